@@ -1,0 +1,265 @@
+"""The tables of wildflag.
+
+Raw input is kept apart from the decisions made about it: a `Report` holds the submission
+as received; an `Analysis` holds what the matcher (with its lexicon version) and the
+jurisdiction rules made of it; a `Case` is what units work on; each `Delivery` is one
+destination's copy of a notification. Re-running a newer matcher adds a new analysis and
+never rewrites an old one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from db.types import JSONType, UTCDateTime, utcnow
+
+# Named constraints, so migrations can alter them on SQLite (batch mode) and PostgreSQL alike.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class Unit(SQLModel, table=True):
+    """A national unit for internet wildlife crime, or a coordinating body."""
+
+    __tablename__ = "units"
+
+    code: str = Field(primary_key=True, max_length=16)
+    name: str = Field(max_length=200)
+    kind: str = Field(default="national", max_length=20)  # national | coordinating
+    countries: list[str] = Field(default_factory=list, sa_type=JSONType)
+    # Empty means every appendix; otherwise the highest appendices ("I", "II", "III",
+    # "review") of the cases this unit takes.
+    appendices: list[str] = Field(default_factory=list, sa_type=JSONType)
+    channels: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSONType)
+    active: bool = True
+    created_at: datetime = _created()
+
+
+class Case(SQLModel, table=True):
+    """What a unit works on: one listing (or picture) however many times it was reported."""
+
+    __tablename__ = "cases"
+
+    id: int | None = Field(default=None, primary_key=True)
+    status: str = Field(default="new", max_length=40, index=True)
+    priority: str = Field(max_length=20)  # appendix-I | appendix-II | appendix-III | review
+    priority_rank: int = Field(index=True)  # 1 = Appendix I … 4 = review; sorts the queue
+    appendix: str | None = Field(default=None, max_length=16)
+    country: str | None = Field(default=None, max_length=2)
+    title: str = Field(default="", max_length=1000)
+    report_count: int = 0
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class Listing(SQLModel, table=True):
+    """An online listing, known by its canonical key; every URL of it leads to one case."""
+
+    __tablename__ = "listings"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url_key: str = Field(max_length=2100, unique=True)
+    url: str = Field(max_length=2100)
+    host: str = Field(max_length=255)
+    platform: str | None = Field(default=None, max_length=60)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    first_seen_at: datetime = _created()
+
+
+class Account(SQLModel, table=True):
+    """Someone (or a system such as the bot) acting with a role, optionally for one unit."""
+
+    __tablename__ = "accounts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(default="", max_length=200)
+    role: str = Field(max_length=20)  # officer | unit_admin | observer | coordinator | admin
+    unit_code: str | None = Field(default=None, foreign_key="units.code", max_length=16)
+    disabled: bool = False
+    created_at: datetime = _created()
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token. Only its SHA-256 is stored; the token itself is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="accounts.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    prefix: str = Field(max_length=16)  # the first characters, to tell tokens apart in lists
+    created_at: datetime = _created()
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Report(SQLModel, table=True):
+    """One submission exactly as a reporter sent it, with the case it was attached to."""
+
+    __tablename__ = "reports"
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=20, unique=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    listing_id: int | None = Field(default=None, foreign_key="listings.id", index=True)
+    channel: str = Field(default="api", max_length=20)  # api | extension | bot
+    account_id: int | None = Field(default=None, foreign_key="accounts.id", index=True)
+    receipt_hash: str | None = Field(default=None, max_length=64, unique=True)
+    # True when the report joined a case that already existed. Shown to officers only.
+    duplicate: bool = False
+    status: str = Field(default="received", max_length=40)
+    url: str = Field(default="", max_length=2100)
+    title: str = ""
+    text: str = ""
+    price: str = ""
+    currency: str = Field(default="", max_length=8)
+    seller: str = ""
+    seller_location: str = ""
+    ships_to: str = ""
+    reporter_country: str = Field(default="", max_length=2)
+    notes: str = ""
+    submitted: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    created_at: datetime = _created()
+
+
+class Evidence(SQLModel, table=True):
+    """A file that came with a report, stored content-addressed under the data dir.
+
+    `sha256` names the stored (served) copy, from which EXIF and GPS were removed;
+    `original_sha256` is the digest of the bytes as received, kept as proof of what arrived.
+    """
+
+    __tablename__ = "evidence"
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="reports.id", index=True)
+    kind: str = Field(max_length=20)  # image | screenshot | snapshot
+    sha256: str = Field(max_length=64, index=True)
+    original_sha256: str = Field(max_length=64, index=True)
+    media_type: str = Field(max_length=100)
+    size: int
+    width: int | None = None
+    height: int | None = None
+    filename: str = Field(default="", max_length=255)
+    created_at: datetime = _created()
+
+
+class Analysis(SQLModel, table=True):
+    """What the machine made of one report, with the versions of the rules that made it."""
+
+    __tablename__ = "analyses"
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="reports.id", index=True)
+    lexicon_version: str = Field(max_length=100)
+    rules_version: str = Field(max_length=100)
+    flagged: bool
+    priority: str = Field(max_length=20)
+    appendix: str | None = Field(default=None, max_length=16)
+    url_key: str | None = Field(default=None, max_length=2100)
+    created_at: datetime = _created()
+
+
+class SpeciesMatch(SQLModel, table=True):
+    """One species (or higher taxon) recognised in a report's text, and why."""
+
+    __tablename__ = "species_matches"
+
+    id: int | None = Field(default=None, primary_key=True)
+    analysis_id: int = Field(foreign_key="analyses.id", index=True)
+    taxon: str = Field(max_length=200, index=True)
+    rank: str = Field(max_length=20)
+    family: str | None = Field(default=None, max_length=100)
+    order_name: str | None = Field(default=None, max_length=100)
+    class_name: str | None = Field(default=None, max_length=100)
+    appendix: str = Field(max_length=16)
+    term: str = Field(max_length=200)
+    kind: str = Field(max_length=20)
+    start: int
+    end: int
+    confidence: float
+    lexicon_version: str = Field(max_length=100)
+
+
+class JurisdictionDecision(SQLModel, table=True):
+    """Whose case it is, with every signal that weighed in."""
+
+    __tablename__ = "jurisdiction_decisions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    analysis_id: int = Field(foreign_key="analyses.id", index=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    country: str | None = Field(default=None, max_length=2)
+    confidence: float
+    signals: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSONType)
+    routed_to: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSONType)
+    rules_version: str = Field(max_length=100)
+    created_at: datetime = _created()
+
+
+class CaseUnit(SQLModel, table=True):
+    """A unit a case was routed (or later shared) to, and the reason."""
+
+    __tablename__ = "case_units"
+
+    case_id: int = Field(foreign_key="cases.id", primary_key=True)
+    unit_code: str = Field(foreign_key="units.code", primary_key=True, max_length=16)
+    reason: str = ""
+    created_at: datetime = _created()
+
+
+class Delivery(SQLModel, table=True):
+    """One destination's copy of a notification: the outbox row a worker sends and retries.
+
+    States: pending → sent, or failing (attempts, next_attempt_at) → dead after the limit.
+    The dashboard channel is delivered by being stored, so its rows start as sent.
+    """
+
+    __tablename__ = "deliveries"
+
+    __table_args__ = (
+        UniqueConstraint("report_id", "unit_code", "channel", name="uq_delivery_destination"),
+        Index("ix_delivery_due", "state", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    report_id: int = Field(foreign_key="reports.id", index=True)
+    unit_code: str = Field(foreign_key="units.code", max_length=16, index=True)
+    channel: str = Field(max_length=20)  # dashboard | webhook | telegram | email
+    target: str = Field(default="", max_length=500)
+    state: str = Field(default="pending", max_length=20)
+    attempts: int = 0
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str = ""
+    idempotency_key: str = Field(max_length=64, unique=True)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what to which object, and when. Appended to, never edited."""
+
+    __tablename__ = "audit_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _created()
+    actor: str = Field(max_length=100)  # "anonymous", "account:12", "system"
+    action: str = Field(max_length=60, index=True)
+    object_type: str = Field(max_length=40)
+    object_id: str = Field(max_length=64)
+    details: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)

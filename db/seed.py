@@ -1,0 +1,51 @@
+"""First-start data: the directory of national units (one per CITES Party) and the
+coordinating unit. Seeding adds what is missing and never overwrites an operator's edits.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from importlib import resources
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.models import Unit
+
+
+@dataclass(frozen=True, slots=True)
+class UnitSeed:
+    code: str
+    name: str
+    kind: str
+    countries: tuple[str, ...]
+
+
+def unit_seeds() -> list[UnitSeed]:
+    """The shipped units directory (`db/data/units.csv`)."""
+    text = resources.files("db").joinpath("data/units.csv").read_text(encoding="utf-8")
+    return [
+        UnitSeed(
+            code=row["code"],
+            name=row["name"],
+            kind=row["kind"],
+            countries=tuple(row["countries"].split()),
+        )
+        for row in csv.DictReader(text.splitlines())
+    ]
+
+
+async def seed_units(session: AsyncSession) -> int:
+    """Insert the shipped units that are not there yet; returns how many were added."""
+    existing = set((await session.exec(select(Unit.code))).all())
+    added = 0
+    for seed in unit_seeds():
+        if seed.code in existing:
+            continue
+        session.add(
+            Unit(code=seed.code, name=seed.name, kind=seed.kind, countries=list(seed.countries))
+        )
+        added += 1
+    await session.commit()
+    return added

@@ -1,0 +1,37 @@
+"""Reading the units directory as the routing rules `matching.routing` applies."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.models import Unit
+from db.seed import unit_seeds
+from matching.routing import UnitRule
+
+
+def rule_of(unit: Unit) -> UnitRule:
+    return UnitRule(
+        code=unit.code,
+        countries=frozenset(unit.countries),
+        coordinating=unit.kind == "coordinating",
+        appendices=frozenset(unit.appendices),
+    )
+
+
+async def unit_rules(session: AsyncSession) -> list[UnitRule]:
+    """The active units as routing rules, in code order."""
+    units = (await session.exec(select(Unit).where(Unit.active).order_by(Unit.code))).all()
+    return [rule_of(unit) for unit in units]
+
+
+def seed_unit_rules() -> list[UnitRule]:
+    """The shipped directory as rules, for analysis where no database is at hand."""
+    return [
+        UnitRule(
+            code=seed.code,
+            countries=frozenset(seed.countries),
+            coordinating=seed.kind == "coordinating",
+        )
+        for seed in unit_seeds()
+    ]

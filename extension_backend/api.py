@@ -1,0 +1,155 @@
+"""The JSON API under /api/v1: reports in, their status out, analysis on demand.
+
+Handlers only translate HTTP to the intake pipeline and back; every decision is made in
+`intake` and `matching`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from sqlmodel import col, select
+
+from db.models import Analysis, Case, CaseUnit, Report, SpeciesMatch
+from extension_backend import keys
+from extension_backend.auth import Principal, authenticate, bearer_of, same_secret
+from extension_backend.errors import ApiError
+from extension_backend.intake import Submission, listing_facts
+from extension_backend.requests import read_json_body, read_report_request, validate
+from extension_backend.schemas import AnalysisOut, ReceiptOut, ReportStatusOut
+
+routes = web.RouteTableDef()
+
+
+async def principal_of(request: web.Request) -> Principal | None:
+    async with request.app[keys.SESSIONS]() as session:
+        return await authenticate(session, bearer_of(request))
+
+
+def client_key(request: web.Request) -> str:
+    return request.remote or "unknown"
+
+
+@routes.post("/api/v1/reports")
+async def post_report(request: web.Request) -> web.Response:
+    settings = request.app[keys.SETTINGS]
+    principal = await principal_of(request)
+    if principal is None:
+        wait = request.app[keys.ANON_LIMITER].hit(client_key(request))
+        if wait:
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"too many reports from this address; try again in {wait} s",
+                headers={"Retry-After": str(wait)},
+            )
+    data, files = await read_report_request(request, settings)
+    report = validate(request.app[keys.SCHEMAS].report, data)
+    receipt = await request.app[keys.INTAKE].submit(
+        Submission(report=report, files=files, principal=principal)
+    )
+    body = ReceiptOut.model_validate(receipt.for_reporter(principal is not None))
+    return web.json_response(
+        body.model_dump(mode="json", by_alias=True, exclude_unset=True), status=201
+    )
+
+
+async def report_status(
+    request: web.Request, reference: str, receipt_token: str | None, principal: Principal | None
+) -> dict[str, Any]:
+    """A report's status for whoever holds its receipt, or an officer who may see it.
+
+    An unknown reference and a wrong token get the same 404, so references cannot be probed.
+    """
+    not_found = ApiError(404, "not_found", "no report with this reference for this token")
+    async with request.app[keys.SESSIONS]() as session:
+        report = (await session.exec(select(Report).where(Report.reference == reference))).first()
+        if report is None:
+            raise not_found
+        case = await session.get(Case, report.case_id)
+        assert case is not None
+        routed = list(
+            (
+                await session.exec(
+                    select(CaseUnit.unit_code)
+                    .where(CaseUnit.case_id == case.id)
+                    .order_by(CaseUnit.unit_code)
+                )
+            ).all()
+        )
+        if principal is not None:
+            allowed = report.account_id == principal.account_id or any(
+                principal.sees_unit(code) for code in routed
+            )
+        else:
+            allowed = receipt_token is not None and same_secret(receipt_token, report.receipt_hash)
+        if not allowed:
+            raise not_found
+        analysis = (
+            await session.exec(
+                select(Analysis)
+                .where(Analysis.report_id == report.id)
+                .order_by(col(Analysis.id).desc())
+            )
+        ).first()
+        matches = []
+        if analysis is not None:
+            matches = list(
+                (
+                    await session.exec(
+                        select(SpeciesMatch)
+                        .where(SpeciesMatch.analysis_id == analysis.id)
+                        .order_by(col(SpeciesMatch.start))
+                    )
+                ).all()
+            )
+    body: dict[str, Any] = {
+        "reference": report.reference,
+        "status": report.status,
+        "received_at": report.created_at.isoformat(),
+        "species": [species_dict(m) for m in matches],
+        "priority": analysis.priority if analysis else "review",
+        "routed_to": routed,
+    }
+    if principal is not None:
+        body.update(case_id=case.id, case_status=case.status, duplicate=report.duplicate)
+    return ReportStatusOut.model_validate(body).model_dump(
+        mode="json", by_alias=True, exclude_unset=True
+    )
+
+
+def species_dict(match: SpeciesMatch) -> dict[str, Any]:
+    return {
+        "taxon": match.taxon,
+        "rank": match.rank,
+        "family": match.family,
+        "order": match.order_name,
+        "class": match.class_name,
+        "appendix": match.appendix,
+        "term": match.term,
+        "kind": match.kind,
+        "start": match.start,
+        "end": match.end,
+        "confidence": match.confidence,
+    }
+
+
+@routes.get("/api/v1/reports/{reference}")
+async def get_report(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    token = request.headers.get("X-Receipt-Token")
+    if principal is None and not token:
+        raise ApiError(401, "unauthorized", "send X-Receipt-Token or a bearer token")
+    body = await report_status(request, request.match_info["reference"], token, principal)
+    return web.json_response(body, headers={"Cache-Control": "no-store"})
+
+
+@routes.post("/api/v1/analyze")
+async def post_analyze(request: web.Request) -> web.Response:
+    data = await read_json_body(request, request.app[keys.SETTINGS])
+    listing = validate(request.app[keys.SCHEMAS].analyze, data)
+    fields = listing.model_dump()
+    analysis = await request.app[keys.INTAKE].analyse(listing_facts(fields))
+    body = AnalysisOut.model_validate({"id": fields.get("id"), **analysis.to_dict()})
+    return web.json_response(body.model_dump(mode="json", by_alias=True))

@@ -1,0 +1,55 @@
+"""The aiohttp application factory: `create_app(settings)` wires it all; nothing is global."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from db.bootstrap import prepare
+from db.engine import create_engine, session_factory
+from extension_backend import api, health, keys, openapi, pages
+from extension_backend.errors import error_middleware
+from extension_backend.evidence import EvidenceStore
+from extension_backend.intake import Intake
+from extension_backend.ratelimit import RateLimiter
+from extension_backend.schemas import build_schemas
+from extension_backend.settings import Settings
+from matching.species import default_matcher
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(settings.effective_database_url)
+    if settings.migrate_on_start:
+        await prepare(engine)
+    app[keys.ENGINE] = engine
+    app[keys.SESSIONS] = session_factory(engine)
+    app[keys.STORE] = EvidenceStore(settings.evidence_dir)
+    app[keys.MATCHER] = default_matcher()
+    app[keys.INTAKE] = Intake(settings, app[keys.SESSIONS], app[keys.STORE], app[keys.MATCHER])
+    yield
+    await engine.dispose()
+
+
+async def index(request: web.Request) -> web.Response:
+    return pages.render("index.html")
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(
+        middlewares=[error_middleware],
+        client_max_size=settings.max_request_bytes,
+    )
+    app[keys.SETTINGS] = settings
+    app[keys.SCHEMAS] = build_schemas(settings)
+    app[keys.ANON_LIMITER] = RateLimiter(settings.anonymous_reports_per_minute)
+    app.cleanup_ctx.append(_database)
+    app.router.add_get("/", index)
+    app.router.add_routes(api.routes)
+    app.router.add_routes(pages.routes)
+    app.router.add_routes(health.routes)
+    app.router.add_routes(openapi.routes)
+    app.router.add_static("/static", pages.STATIC_DIR, append_version=False)
+    return app

@@ -1,0 +1,86 @@
+"""Errors as the API speaks them: JSON `{error: {code, message, field?}}` with the right status.
+
+Handlers raise `ApiError` (or let aiohttp raise its HTTP exceptions); `error_middleware`
+turns every failure into that shape, so no client ever parses an HTML error page.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    """A request the service refuses, with the status, a stable code and a human message."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            error["field"] = self.field
+        return {"error": error}
+
+
+def invalid(field: str, message: str, *, code: str = "invalid_field") -> ApiError:
+    """422: the request was well-formed but a field's value is not acceptable."""
+    return ApiError(422, code, message, field=field)
+
+
+def error_response(error: ApiError) -> web.Response:
+    return web.json_response(error.body(), status=error.status, headers=error.headers)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as error:
+        return error_response(error)
+    except web.HTTPRequestEntityTooLarge as exc:
+        return error_response(
+            ApiError(413, "too_large", f"the request is larger than {exc.max_size} bytes")
+        )
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = _CODES.get(exc.status, "http_error")
+        headers = {k: v for k, v in exc.headers.items() if k.lower() in {"allow", "retry-after"}}
+        return error_response(ApiError(exc.status, code, exc.reason, headers=headers))
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(ApiError(500, "internal", "internal error; nothing was stored"))

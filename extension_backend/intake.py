@@ -1,0 +1,451 @@
+"""The one path from a submission to a stored, routed case.
+
+Every channel (the JSON API, multipart uploads from the extension, the bot) ends in
+`Intake.submit`: validate → clean and store evidence → analyse with `matching` → attach to
+a case → prioritise → route → write report, evidence, analysis, routing and outbox rows in
+one transaction. If anything fails, nothing of the report remains: the transaction rolls
+back and the evidence files this submission created are removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.engine import SessionFactory
+from db.models import (
+    Analysis as AnalysisRow,
+)
+from db.models import (
+    AuditEvent,
+    Case,
+    CaseUnit,
+    Delivery,
+    Evidence,
+    JurisdictionDecision,
+    Listing,
+    Report,
+    SpeciesMatch,
+    Unit,
+)
+from db.types import utcnow
+from db.units import unit_rules
+from extension_backend.auth import Principal, hash_secret, new_secret
+from extension_backend.errors import ApiError, invalid
+from extension_backend.evidence import (
+    EvidenceError,
+    EvidenceStore,
+    PreparedFile,
+    prepare_image,
+    prepare_snapshot,
+)
+from extension_backend.settings import Settings
+from matching.analysis import Analysis, analyze
+from matching.listing import Listing as ListingFacts
+from matching.routing import NoRoute
+from matching.species import SpeciesMatcher
+from matching.urls import InvalidURL
+
+log = logging.getLogger(__name__)
+
+#: Crockford's base32 without the look-alikes I, L, O, U: easy to read out on the phone.
+REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+#: Attempts at the case transaction: two reports of one new listing can race to create it.
+TRANSACTION_ATTEMPTS = 3
+
+
+def new_reference() -> str:
+    """A report reference such as `WF-7K3M-9QXD` (40 random bits)."""
+    chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+    return f"WF-{chars[:4]}-{chars[4:]}"
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingFile:
+    """A file part of a multipart report, as received."""
+
+    part: str  # images | screenshot | snapshot
+    filename: str | None
+    content_type: str | None
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A report as a channel hands it to intake: validated fields plus raw files."""
+
+    report: BaseModel
+    files: Sequence[IncomingFile] = ()
+    principal: Principal | None = None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the reporter is told. `case_id` and `duplicate` are for officers' eyes only."""
+
+    reference: str
+    status_url: str
+    species: list[dict[str, Any]]
+    priority: str
+    routed_to: list[str]
+    case_id: int
+    duplicate: bool
+    receipt_token: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def for_reporter(self, authenticated: bool) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "reference": self.reference,
+            "status_url": self.status_url,
+            "species": self.species,
+            "priority": self.priority,
+            "routed_to": self.routed_to,
+        }
+        if self.receipt_token is not None:
+            body["receipt_token"] = self.receipt_token
+        if authenticated:
+            # Anonymous receipts never say whether the listing was known: a seller could
+            # otherwise report their own listing to learn that it is under watch.
+            body["case_id"] = self.case_id
+            body["duplicate"] = self.duplicate
+        return body
+
+
+def listing_facts(fields: dict[str, Any]) -> ListingFacts:
+    """The analysis input from validated report fields."""
+
+    def text(key: str) -> str:
+        value = fields.get(key)
+        return "" if value is None else str(value)
+
+    return ListingFacts(
+        text=text("text"),
+        title=text("title"),
+        url=text("url"),
+        seller=text("seller"),
+        seller_location=text("seller_location"),
+        ships_to=text("ships_to"),
+        price=text("price"),
+        currency=text("currency"),
+        reporter_country=text("reporter_country"),
+    )
+
+
+class Intake:
+    """The intake pipeline of one service instance."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: SessionFactory,
+        store: EvidenceStore,
+        matcher: SpeciesMatcher,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.store = store
+        self.matcher = matcher
+
+    async def analyse(self, facts: ListingFacts) -> Analysis:
+        """Analyse a listing against the current units directory; stores nothing."""
+        async with self.sessions() as session:
+            units = await unit_rules(session)
+        try:
+            return analyze(facts, units, self.matcher)
+        except InvalidURL as exc:
+            raise invalid("url", str(exc), code="invalid_url") from None
+        except NoRoute as exc:
+            # No unit and no coordinating unit: a deployment error, not the reporter's.
+            raise ApiError(503, "no_route", f"no unit can receive this report: {exc}") from None
+
+    async def submit(self, submission: Submission) -> Receipt:
+        fields = submission.report.model_dump()
+        images = [f for f in submission.files if f.part == "images"]
+        if not (fields.get("url") or fields.get("text") or images):
+            raise invalid("report", "a report needs at least one of url, text or images")
+        if len(images) > self.settings.max_images:
+            raise ApiError(
+                413,
+                "too_many_images",
+                f"{len(images)} images; at most {self.settings.max_images} per report",
+                field="images",
+            )
+        loop = asyncio.get_running_loop()
+        prepared = await loop.run_in_executor(None, self._prepare_files, submission.files)
+        analysis = await self.analyse(listing_facts(fields))
+
+        created = await loop.run_in_executor(None, self._store_files, prepared)
+        try:
+            for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
+                try:
+                    return await self._record(submission, fields, prepared, analysis)
+                except IntegrityError:
+                    if attempt == TRANSACTION_ATTEMPTS:
+                        raise
+                    log.info("intake transaction conflicted; retrying (attempt %d)", attempt)
+        except BaseException:
+            for digest in created:
+                self.store.remove(digest)
+            raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _prepare_files(self, files: Sequence[IncomingFile]) -> list[PreparedFile]:
+        prepared = []
+        for incoming in files:
+            try:
+                if incoming.part == "snapshot":
+                    prepared.append(
+                        prepare_snapshot(incoming.data, incoming.filename, incoming.content_type)
+                    )
+                else:
+                    prepared.append(
+                        prepare_image(
+                            incoming.data,
+                            incoming.filename,
+                            kind="image" if incoming.part == "images" else incoming.part,
+                            max_pixels=self.settings.max_image_pixels,
+                        )
+                    )
+            except EvidenceError as exc:
+                name = incoming.filename or incoming.part
+                raise ApiError(
+                    exc.status, exc.code, f"{name}: {exc}", field=incoming.part
+                ) from None
+        return prepared
+
+    def _store_files(self, prepared: Sequence[PreparedFile]) -> list[str]:
+        created: list[str] = []
+        try:
+            for item in prepared:
+                if self.store.put(item.data, item.sha256):
+                    created.append(item.sha256)
+        except BaseException:
+            for digest in created:
+                self.store.remove(digest)
+            raise
+        return created
+
+    async def _record(
+        self,
+        submission: Submission,
+        fields: dict[str, Any],
+        prepared: Sequence[PreparedFile],
+        analysis: Analysis,
+    ) -> Receipt:
+        principal = submission.principal
+        async with self.sessions() as session:
+            case, listing, duplicate = await self._case_for(session, analysis, fields)
+            receipt_token = None if principal else new_secret()
+            report = Report(
+                reference=new_reference(),
+                case_id=_id(case),
+                listing_id=listing.id if listing else None,
+                channel=fields.get("channel") or "api",
+                account_id=principal.account_id if principal else None,
+                receipt_hash=hash_secret(receipt_token) if receipt_token else None,
+                duplicate=duplicate,
+                status="routed",
+                submitted={k: v for k, v in fields.items() if v is not None},
+                **{k: _text(fields.get(k)) for k in _REPORT_TEXT_FIELDS},
+            )
+            session.add(report)
+            await session.flush()
+            for item in prepared:
+                session.add(
+                    Evidence(
+                        report_id=_id(report),
+                        kind=item.kind,
+                        sha256=item.sha256,
+                        original_sha256=item.original_sha256,
+                        media_type=item.media_type,
+                        size=item.size,
+                        width=item.width,
+                        height=item.height,
+                        filename=item.filename,
+                    )
+                )
+            await self._record_analysis(session, report, case, analysis)
+            _update_case(case, analysis, fields)
+            session.add(case)
+            session.add(
+                AuditEvent(
+                    actor=principal.actor if principal else "anonymous",
+                    action="report.received",
+                    object_type="report",
+                    object_id=report.reference,
+                    details={
+                        "case_id": case.id,
+                        "duplicate": duplicate,
+                        "evidence": len(prepared),
+                        "routed_to": analysis.units,
+                    },
+                )
+            )
+            await session.commit()
+        status_url = f"{self.settings.base_url}/status/{report.reference}"
+        if receipt_token:
+            status_url += f"#receipt={receipt_token}"
+        return Receipt(
+            reference=report.reference,
+            status_url=status_url,
+            species=[m.to_dict() for m in analysis.species],
+            priority=case.priority,
+            routed_to=analysis.units,
+            case_id=_id(case),
+            duplicate=duplicate,
+            receipt_token=receipt_token,
+        )
+
+    async def _case_for(
+        self, session: AsyncSession, analysis: Analysis, fields: dict[str, Any]
+    ) -> tuple[Case, Listing | None, bool]:
+        """The case this report belongs to: the listing's case if known, else a new one."""
+        url = analysis.url
+        if url is not None:
+            known = (await session.exec(select(Listing).where(Listing.url_key == url.key))).first()
+            if known is not None:
+                case = await session.get(Case, known.case_id)
+                assert case is not None
+                return case, known, True
+        case = Case(
+            priority=analysis.priority,
+            priority_rank=analysis.priority_rank,
+            appendix=analysis.appendix,
+            country=analysis.jurisdiction.country,
+            title=_text(fields.get("title"))[:1000],
+        )
+        session.add(case)
+        await session.flush()
+        listing = None
+        if url is not None:
+            listing = Listing(
+                url_key=url.key,
+                url=url.url,
+                host=url.host,
+                platform=url.platform,
+                case_id=_id(case),
+            )
+            session.add(listing)
+            await session.flush()  # a concurrent insert of the same key fails here, retried
+        return case, listing, False
+
+    async def _record_analysis(
+        self, session: AsyncSession, report: Report, case: Case, analysis: Analysis
+    ) -> None:
+        row = AnalysisRow(
+            report_id=_id(report),
+            lexicon_version=analysis.lexicon_version,
+            rules_version=analysis.rules_version,
+            flagged=analysis.flagged,
+            priority=analysis.priority,
+            appendix=analysis.appendix,
+            url_key=analysis.url.key if analysis.url else None,
+        )
+        session.add(row)
+        await session.flush()
+        for match in analysis.species:
+            session.add(
+                SpeciesMatch(
+                    analysis_id=_id(row),
+                    taxon=match.taxon,
+                    rank=match.rank,
+                    family=match.family,
+                    order_name=match.order,
+                    class_name=match.class_,
+                    appendix=match.appendix,
+                    term=match.term[:200],
+                    kind=match.kind,
+                    start=match.start,
+                    end=match.end,
+                    confidence=match.confidence,
+                    lexicon_version=analysis.lexicon_version,
+                )
+            )
+        session.add(
+            JurisdictionDecision(
+                analysis_id=_id(row),
+                case_id=_id(case),
+                country=analysis.jurisdiction.country,
+                confidence=analysis.jurisdiction.confidence,
+                signals=[s.to_dict() for s in analysis.jurisdiction.signals],
+                routed_to=[{"unit": r.unit, "reason": r.reason} for r in analysis.routes],
+                rules_version=analysis.rules_version,
+            )
+        )
+        routed = set(
+            (
+                await session.exec(select(CaseUnit.unit_code).where(CaseUnit.case_id == case.id))
+            ).all()
+        )
+        now = utcnow()
+        for route in analysis.routes:
+            if route.unit not in routed:
+                session.add(CaseUnit(case_id=_id(case), unit_code=route.unit, reason=route.reason))
+            unit = await session.get(Unit, route.unit)
+            assert unit is not None, "routing returned a unit that is not in the directory"
+            # Every unit sees its cases in the dashboard; that copy is delivered by being
+            # stored. Each configured channel gets its own outbox row for the worker.
+            destinations = [("dashboard", "")] + [
+                (str(c.get("type", "")), str(c.get("target", ""))) for c in unit.channels
+            ]
+            for channel, target in destinations:
+                delivered = channel == "dashboard"
+                session.add(
+                    Delivery(
+                        case_id=_id(case),
+                        report_id=_id(report),
+                        unit_code=route.unit,
+                        channel=channel,
+                        target=target,
+                        state="sent" if delivered else "pending",
+                        next_attempt_at=None if delivered else now,
+                        delivered_at=now if delivered else None,
+                        idempotency_key=secrets.token_hex(16),
+                    )
+                )
+
+
+_REPORT_TEXT_FIELDS = (
+    "url",
+    "title",
+    "text",
+    "price",
+    "currency",
+    "seller",
+    "seller_location",
+    "ships_to",
+    "reporter_country",
+    "notes",
+)
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _id(row: Any) -> int:
+    if row.id is None:  # pragma: no cover - rows are flushed before their id is used
+        raise RuntimeError(f"{type(row).__name__} has no id yet")
+    return int(row.id)
+
+
+def _update_case(case: Case, analysis: Analysis, fields: dict[str, Any]) -> None:
+    """Fold one more report into its case: the most urgent priority wins."""
+    if analysis.priority_rank < case.priority_rank:
+        case.priority, case.priority_rank = analysis.priority, analysis.priority_rank
+        case.appendix = analysis.appendix
+    if case.country is None and analysis.jurisdiction.country:
+        case.country = analysis.jurisdiction.country
+    if not case.title and fields.get("title"):
+        case.title = _text(fields["title"])[:1000]
+    case.report_count += 1
+    case.updated_at = utcnow()

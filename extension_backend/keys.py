@@ -1,0 +1,23 @@
+"""Typed keys for what the application holds; set up by `app.create_app`'s contexts."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from db.engine import SessionFactory
+from extension_backend.evidence import EvidenceStore
+from extension_backend.intake import Intake
+from extension_backend.ratelimit import RateLimiter
+from extension_backend.schemas import Schemas
+from extension_backend.settings import Settings
+from matching.species import SpeciesMatcher
+
+SETTINGS = web.AppKey("settings", Settings)
+SCHEMAS = web.AppKey("schemas", Schemas)
+ENGINE = web.AppKey("engine", AsyncEngine)
+SESSIONS = web.AppKey("sessions", SessionFactory)
+STORE = web.AppKey("store", EvidenceStore)
+MATCHER = web.AppKey("matcher", SpeciesMatcher)
+INTAKE = web.AppKey("intake", Intake)
+ANON_LIMITER = web.AppKey("anonymous_limiter", RateLimiter)

@@ -1,0 +1,169 @@
+"""The OpenAPI document, generated from the very models the handlers validate with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pydantic.json_schema import models_json_schema
+
+from extension_backend import keys
+from extension_backend.schemas import (
+    AnalysisOut,
+    ErrorOut,
+    HealthOut,
+    ReceiptOut,
+    ReportStatusOut,
+    Schemas,
+)
+from extension_backend.settings import Settings
+
+routes = web.RouteTableDef()
+
+REF = "#/components/schemas/{model}"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": REF.format(model=name)}
+
+
+def _json(name: str) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": _ref(name)}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    reasons = {
+        400: "Malformed body (not JSON, not UTF-8, unreadable multipart).",
+        401: "Missing, malformed or unknown credentials.",
+        404: "Unknown reference, or a token that does not open it.",
+        413: "Body, part, image or image count over the deployment's limits.",
+        415: "Content type or file type not accepted.",
+        422: "A field is missing, unknown or invalid; `field` names it.",
+        429: "Rate limit reached; see Retry-After.",
+    }
+    return {str(s): {"description": reasons[s], **_json("ErrorOut")} for s in statuses}
+
+
+def build_openapi(settings: Settings, schemas: Schemas) -> dict[str, Any]:
+    _, defs = models_json_schema(
+        [
+            (schemas.report, "validation"),
+            (schemas.analyze, "validation"),
+            (ReceiptOut, "serialization"),
+            (ReportStatusOut, "serialization"),
+            (AnalysisOut, "serialization"),
+            (ErrorOut, "serialization"),
+            (HealthOut, "serialization"),
+        ],
+        ref_template=REF,
+    )
+    multipart_schema = {
+        "type": "object",
+        "required": ["report"],
+        "properties": {
+            "report": {**_ref("ReportIn"), "description": "The report as a JSON part."},
+            "images": {
+                "type": "array",
+                "maxItems": settings.max_images,
+                "items": {"type": "string", "format": "binary"},
+                "description": "Listing images (JPEG, PNG, WebP or GIF).",
+            },
+            "screenshot": {"type": "string", "format": "binary"},
+            "snapshot": {
+                "type": "string",
+                "format": "binary",
+                "description": "The page saved as HTML or MHTML.",
+            },
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "wildflag API",
+            "version": "1",
+            "description": "Report suspicious online offers of wildlife; follow a report.",
+        },
+        "servers": [{"url": settings.base_url}],
+        "components": {
+            "schemas": defs.get("$defs", {}),
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "receipt": {"type": "apiKey", "in": "header", "name": "X-Receipt-Token"},
+            },
+        },
+        "paths": {
+            "/api/v1/reports": {
+                "post": {
+                    "operationId": "createReport",
+                    "summary": "Report a listing (anonymous unless a bearer token is sent).",
+                    "security": [{}, {"bearer": []}],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {"schema": _ref("ReportIn")},
+                            "multipart/form-data": {
+                                "schema": multipart_schema,
+                                "encoding": {"report": {"contentType": "application/json"}},
+                            },
+                        },
+                    },
+                    "responses": {
+                        "201": {"description": "Stored and routed.", **_json("ReceiptOut")},
+                        **_errors(400, 401, 413, 415, 422, 429),
+                    },
+                }
+            },
+            "/api/v1/reports/{reference}": {
+                "get": {
+                    "operationId": "getReport",
+                    "summary": "A report's status, for its receipt holder or an officer.",
+                    "security": [{"receipt": []}, {"bearer": []}],
+                    "parameters": [
+                        {
+                            "name": "reference",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "responses": {
+                        "200": {"description": "The status.", **_json("ReportStatusOut")},
+                        **_errors(401, 404),
+                    },
+                }
+            },
+            "/api/v1/analyze": {
+                "post": {
+                    "operationId": "analyze",
+                    "summary": "Analyse one listing; nothing is stored.",
+                    "requestBody": {"required": True, **_json("AnalyzeIn")},
+                    "responses": {
+                        "200": {"description": "The analysis.", **_json("AnalysisOut")},
+                        **_errors(400, 413, 415, 422),
+                    },
+                }
+            },
+            "/healthz": {
+                "get": {
+                    "operationId": "health",
+                    "summary": "The process is up.",
+                    "responses": {"200": {"description": "Alive.", **_json("HealthOut")}},
+                }
+            },
+            "/readyz": {
+                "get": {
+                    "operationId": "ready",
+                    "summary": "The database is reachable and migrated.",
+                    "responses": {
+                        "200": {"description": "Ready.", **_json("HealthOut")},
+                        "503": {"description": "Not ready.", **_json("HealthOut")},
+                    },
+                }
+            },
+        },
+    }
+
+
+@routes.get("/api/openapi.json")
+async def openapi_document(request: web.Request) -> web.Response:
+    return web.json_response(build_openapi(request.app[keys.SETTINGS], request.app[keys.SCHEMAS]))

@@ -1,0 +1,153 @@
+"""Reading request bodies safely: size limits, JSON that is really JSON, multipart parts.
+
+Every refusal is an `ApiError` with the status that fits: 400 for a body that cannot be
+parsed, 413 for one that is too large, 415 for a content type we do not take, 422 for
+well-formed content whose values are wrong.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import BodyPartReader, web
+from pydantic import BaseModel, ValidationError
+
+from extension_backend.errors import ApiError
+from extension_backend.intake import IncomingFile
+from extension_backend.settings import Settings
+
+FILE_PARTS = ("images", "screenshot", "snapshot")
+SINGLE_PARTS = ("report", "screenshot", "snapshot")
+
+
+def media_type(request: web.Request) -> str:
+    return request.content_type.lower()
+
+
+def check_declared_length(request: web.Request, limit: int) -> None:
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(413, "too_large", f"the request is larger than {limit} bytes")
+
+
+def parse_json(raw: bytes, *, what: str = "body") -> Any:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, "invalid_utf8", f"the {what} is not valid UTF-8") from None
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ApiError(400, "malformed_json", f"the {what} is nested too deeply") from None
+    except ValueError as exc:
+        raise ApiError(400, "malformed_json", f"the {what} is not valid JSON: {exc}") from None
+
+
+def validate(model: type[BaseModel], data: Any) -> BaseModel:
+    """Validate `data` against `model`; the first problem becomes a 422 naming its field."""
+    if not isinstance(data, dict):
+        raise ApiError(422, "invalid_body", "expected a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or None
+        message = first["msg"]
+        if first["type"] == "extra_forbidden":
+            message = "unknown field"
+        code = "unknown_field" if first["type"] == "extra_forbidden" else "invalid_field"
+        raise ApiError(
+            422, code, f"{field}: {message}" if field else message, field=field
+        ) from None
+
+
+async def read_json_body(request: web.Request, settings: Settings) -> Any:
+    if media_type(request) != "application/json":
+        raise ApiError(415, "unsupported_media_type", "send application/json")
+    check_declared_length(request, settings.max_request_bytes)
+    return parse_json(await request.read())
+
+
+async def _read_part(part: BodyPartReader, limit: int, name: str) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await part.read_chunk():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(
+                413, "too_large", f"part {name!r} is larger than {limit} bytes", field=name
+            )
+        chunks.append(chunk)
+    return part.decode(b"".join(chunks))
+
+
+async def read_report_request(
+    request: web.Request, settings: Settings
+) -> tuple[Any, list[IncomingFile]]:
+    """The report JSON and its files, from a JSON body or a multipart form."""
+    kind = media_type(request)
+    if kind == "application/json":
+        return await read_json_body(request, settings), []
+    if kind != "multipart/form-data":
+        raise ApiError(
+            415, "unsupported_media_type", "send application/json or multipart/form-data"
+        )
+    check_declared_length(request, settings.max_request_bytes)
+    try:
+        reader = await request.multipart()
+    except (ValueError, AssertionError) as exc:
+        raise ApiError(400, "malformed_multipart", f"unreadable multipart body: {exc}") from None
+    report: Any = None
+    files: list[IncomingFile] = []
+    seen: set[str] = set()
+    total = 0
+    while True:
+        try:
+            part = await reader.next()
+        except ValueError as exc:
+            raise ApiError(
+                400, "malformed_multipart", f"unreadable multipart body: {exc}"
+            ) from None
+        if part is None:
+            break
+        if not isinstance(part, BodyPartReader):
+            raise ApiError(400, "malformed_multipart", "nested multipart is not accepted")
+        name = part.name or ""
+        if name not in ("report", *FILE_PARTS):
+            raise ApiError(
+                422,
+                "unknown_part",
+                f"unknown part {name!r}; expected report, images, screenshot or snapshot",
+                field=name or None,
+            )
+        if name in SINGLE_PARTS and name in seen:
+            raise ApiError(422, "repeated_part", f"part {name!r} may appear once", field=name)
+        seen.add(name)
+        if name == "report":
+            limit = settings.max_text_chars * 8
+        elif name == "snapshot":
+            limit = settings.max_snapshot_bytes
+        else:
+            limit = settings.max_image_bytes
+        data = await _read_part(part, limit, name)
+        total += len(data)
+        if total > settings.max_request_bytes:
+            raise ApiError(
+                413, "too_large", f"the request is larger than {settings.max_request_bytes} bytes"
+            )
+        if name == "report":
+            report = parse_json(data, what="report part")
+        else:
+            files.append(
+                IncomingFile(
+                    part=name,
+                    filename=part.filename,
+                    content_type=part.headers.get("Content-Type"),
+                    data=data,
+                )
+            )
+    if report is None:
+        raise ApiError(
+            422, "missing_part", "a multipart report needs a 'report' JSON part", field="report"
+        )
+    return report, files

@@ -1,0 +1,100 @@
+"""The service's settings: one typed, frozen object built from `WILDFLAG_*` variables.
+
+Precedence, highest first: values passed in code (tests), environment variables, the TOML
+file named by `WILDFLAG_CONFIG`, then the defaults below. `wildflag.example.toml` at the
+repository root documents every key. Nothing else in the service reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+MiB = 1024 * 1024
+
+
+def default_data_dir() -> Path:
+    """Where data lives when `WILDFLAG_DATA_DIR` is unset: the XDG data home."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "wildflag"
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set. Frozen: build a new one to change a value."""
+
+    model_config = SettingsConfigDict(env_prefix="WILDFLAG_", frozen=True, extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    public_url: str | None = None
+    log_level: str = "INFO"
+
+    # Limits on what one submission may hold. They keep a single request from exhausting
+    # memory or disk; each rejection names the limit it hit.
+    max_request_bytes: int = Field(default=40 * MiB, ge=1024)
+    max_images: int = Field(default=10, ge=0)
+    max_image_bytes: int = Field(default=15 * MiB, ge=1024)
+    max_image_pixels: int = Field(default=40_000_000, ge=1)  # a 48 MP phone photo, no more
+    max_snapshot_bytes: int = Field(default=20 * MiB, ge=1024)
+    max_text_chars: int = Field(default=20_000, ge=1)
+    max_field_chars: int = Field(default=1_000, ge=1)
+    max_url_chars: int = Field(default=2_048, ge=16)
+
+    # Anonymous intake per client address: enough for a person flagging listings by hand,
+    # too few for a script to flood the units.
+    anonymous_reports_per_minute: int = Field(default=20, ge=1)
+
+    # Apply migrations and seed the units directory when the service starts. Turn off
+    # when migrations are run as a separate deployment step (`wildflag db upgrade`).
+    migrate_on_start: bool = True
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database to use: `database_url`, else SQLite in the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'wildflag.sqlite3'}"
+
+    @property
+    def evidence_dir(self) -> Path:
+        return self.data_dir / "evidence"
+
+    @property
+    def base_url(self) -> str:
+        """The public base URL that receipts and status links point at."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        return f"http://{self.host}:{self.port}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("WILDFLAG_CONFIG")
+        if config_file:
+            path = Path(config_file).expanduser()
+            if not path.is_file():
+                raise FileNotFoundError(f"WILDFLAG_CONFIG names {path}, which is not a file")
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)

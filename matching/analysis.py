@@ -1,0 +1,103 @@
+"""One listing in, everything the machine can say about it out: the single analysis path.
+
+Intake, `POST /api/v1/analyze` and `wildflag analyze` all call `analyze`, so a listing is
+judged the same way whichever door it came through. Pure: the units to route to are
+passed in, nothing is read or stored here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from matching.jurisdiction import RULES_VERSION, Jurisdiction, infer_jurisdiction
+from matching.listing import Listing
+from matching.routing import Route, UnitRule, route
+from matching.species import SpeciesMatch, SpeciesMatcher, default_matcher, highest_appendix
+from matching.urls import CanonicalURL, canonical_url
+
+#: Queue order: Appendix I first, then II, then III; nothing recognised goes to review.
+PRIORITIES: dict[str | None, tuple[str, int]] = {
+    "I": ("appendix-I", 1),
+    "II": ("appendix-II", 2),
+    "III": ("appendix-III", 3),
+    None: ("review", 4),
+}
+
+
+def priority_of(appendix: str | None) -> tuple[str, int]:
+    """The priority label and rank (1 = most urgent) for a case's highest appendix."""
+    top = highest_appendix([appendix]) if appendix else None
+    return PRIORITIES[top]
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """What one listing appears to offer, where, and which units should see it."""
+
+    species: tuple[SpeciesMatch, ...]
+    appendix: str | None
+    priority: str
+    priority_rank: int
+    url: CanonicalURL | None
+    jurisdiction: Jurisdiction
+    routes: tuple[Route, ...]
+    lexicon_version: str
+    rules_version: str
+
+    @property
+    def flagged(self) -> bool:
+        """Plausibly offers a specimen of a CITES-listed taxon."""
+        return bool(self.species)
+
+    @property
+    def units(self) -> list[str]:
+        return [r.unit for r in self.routes]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "flagged": self.flagged,
+            "priority": self.priority,
+            "species": [m.to_dict() for m in self.species],
+            "country": self.jurisdiction.country,
+            "country_reasons": [s.to_dict() for s in self.jurisdiction.signals],
+            "units": self.units,
+            "url_key": self.url.key if self.url else None,
+            "lexicon_version": self.lexicon_version,
+            "rules_version": self.rules_version,
+        }
+
+
+def analyze(
+    listing: Listing,
+    units: Sequence[UnitRule],
+    matcher: SpeciesMatcher | None = None,
+) -> Analysis:
+    """Analyse `listing`. Raises `matching.urls.InvalidURL` for an unusable URL."""
+    matcher = matcher or default_matcher()
+    url = canonical_url(listing.url) if listing.url else None
+    species = tuple(matcher.find(listing.full_text))
+    appendix = highest_appendix(m.appendix for m in species)
+    priority, rank = priority_of(appendix)
+    jurisdiction = infer_jurisdiction(listing)
+    routes = route(
+        jurisdiction.country,
+        appendix or "review",
+        units,
+        reporter_country=listing.reporter_country or None,
+        signals=sorted(
+            {s.signal for s in jurisdiction.signals if s.country == jurisdiction.country}
+        ),
+    )
+    return Analysis(
+        species=species,
+        appendix=appendix,
+        priority=priority,
+        priority_rank=rank,
+        url=url,
+        jurisdiction=jurisdiction,
+        routes=tuple(routes),
+        lexicon_version=matcher.version,
+        rules_version=RULES_VERSION,
+    )

@@ -1,0 +1,113 @@
+"""The schema on SQLite and PostgreSQL: migrations, constraints, types, seeds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import SQLModel, select
+
+from db.bootstrap import prepare
+from db.engine import create_engine, session_factory
+from db.migrate import current_revision, head_revision
+from db.models import Case, Listing, Unit
+from db.seed import seed_units, unit_seeds
+
+
+@pytest.fixture
+async def sessions(database_url):
+    engine = create_engine(database_url)
+    yield session_factory(engine)
+    await engine.dispose()
+
+
+async def test_migrations_reach_head_and_match_the_models(database_url):
+    engine = create_engine(database_url)
+    try:
+        assert await current_revision(engine) == head_revision()
+        async with engine.connect() as connection:
+            diff = await connection.run_sync(
+                lambda sync: compare_metadata(
+                    MigrationContext.configure(sync, opts={"compare_type": True}),
+                    SQLModel.metadata,
+                )
+            )
+        assert diff == []
+        await prepare(engine)  # running again changes nothing and does not fail
+        assert await current_revision(engine) == head_revision()
+    finally:
+        await engine.dispose()
+
+
+async def test_seeded_units_directory(sessions):
+    async with sessions() as session:
+        units = {u.code: u for u in (await session.exec(select(Unit))).all()}
+    assert len(units) == len(unit_seeds())
+    assert units["COORD"].kind == "coordinating"
+    assert "FR" in units["FR"].countries
+    assert sum(u.kind == "national" for u in units.values()) >= 180
+
+
+async def test_seeding_keeps_operator_edits(sessions):
+    async with sessions() as session:
+        unit = await session.get(Unit, "KE")
+        unit.name = "Kenya Wildlife Service — cyber unit"
+        session.add(unit)
+        await session.commit()
+        assert await seed_units(session) == 0
+    async with sessions() as session:
+        assert (await session.get(Unit, "KE")).name == "Kenya Wildlife Service — cyber unit"
+
+
+async def test_datetimes_come_back_aware_in_utc(sessions):
+    paris = timezone(timedelta(hours=1))
+    async with sessions() as session:
+        case = Case(
+            priority="review",
+            priority_rank=4,
+            created_at=datetime(2026, 3, 1, 12, 0, tzinfo=paris),
+        )
+        session.add(case)
+        await session.commit()
+        case_id = case.id
+    async with sessions() as session:
+        stored = await session.get(Case, case_id)
+    assert stored.created_at == datetime(2026, 3, 1, 11, 0, tzinfo=UTC)
+    assert stored.created_at.tzinfo is not None
+
+
+async def test_naive_datetimes_are_refused(sessions):
+    async with sessions() as session:
+        session.add(Case(priority="review", priority_rank=4, created_at=datetime(2026, 1, 1)))
+        with pytest.raises(Exception, match="naive"):
+            await session.commit()
+
+
+async def test_one_listing_per_canonical_key(sessions):
+    async with sessions() as session:
+        case = Case(priority="review", priority_rank=4)
+        session.add(case)
+        await session.flush()
+        for _ in range(2):
+            session.add(Listing(url_key="ebay:item:1", url="u", host="ebay.com", case_id=case.id))
+        with pytest.raises(IntegrityError):
+            await session.commit()
+
+
+async def test_foreign_keys_are_enforced(sessions):
+    async with sessions() as session:
+        session.add(Listing(url_key="k", url="u", host="h", case_id=999_999))
+        with pytest.raises(IntegrityError):
+            await session.commit()
+
+
+async def test_json_columns_round_trip(sessions):
+    async with sessions() as session:
+        session.add(Unit(code="TST", name="Test", countries=["AA"], channels=[{"type": "webhook"}]))
+        await session.commit()
+    async with sessions() as session:
+        unit = await session.get(Unit, "TST")
+    assert unit.countries == ["AA"] and unit.channels == [{"type": "webhook"}]

@@ -1,0 +1,47 @@
+"""Helpers for tests: the installed `wildflag` command as a user runs it, test images."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+WILDFLAG = str(Path(sys.executable).with_name("wildflag"))
+
+
+def wildflag_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WILDFLAG_")}
+    env["WILDFLAG_DATA_DIR"] = str(data_dir)
+    env.update(extra)
+    return env
+
+
+def run_wildflag(
+    *args: str, data_dir: Path, stdin: str = "", **extra: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [WILDFLAG, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=wildflag_env(data_dir, **extra),
+        timeout=120,
+        check=False,
+    )
+
+
+def image_bytes(
+    fmt: str = "JPEG", size: tuple[int, int] = (64, 48), color: str = "olive", exif: Any = None
+) -> bytes:
+    out = io.BytesIO()
+    image = Image.new("RGB", size, color)
+    params: dict[str, Any] = {}
+    if exif is not None:
+        params["exif"] = exif
+    image.save(out, format=fmt, **params)
+    return out.getvalue()

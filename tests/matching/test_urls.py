@@ -1,0 +1,197 @@
+"""Canonical URL keys: one listing, one key; different listings, different keys."""
+
+from __future__ import annotations
+
+import pytest
+
+from matching.urls import MAX_URL_LENGTH, CanonicalURL, InvalidURL, canonical_url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://www.ebay.com/itm/123456789012",
+        "https://www.ebay.co.uk/itm/Antique-Carved-Netsuke-Figure/123456789012",
+        "https://www.ebay.de/itm/123456789012?hash=item1cbe7f2a3c:g:abcAAOSw&_trksid=p2047675.c100",
+        "http://m.ebay.com/itm/123456789012/?mkevt=1&mkcid=1&campid=5338&utm_source=share#desc",
+        "HTTPS://WWW.EBAY.FR:443/itm/figurine-ancienne/123456789012",
+        "https://cgi.ebay.com/ws/eBayISAPI.dll?ViewItem&item=123456789012",
+    ],
+)
+def test_same_ebay_item_across_country_sites_shares_one_key(url: str) -> None:
+    assert canonical_url(url).key == "ebay:item:123456789012"
+
+
+def test_different_ebay_items_have_different_keys() -> None:
+    first = canonical_url("https://www.ebay.com/itm/123456789012")
+    second = canonical_url("https://www.ebay.com/itm/123456789013")
+    assert first.key != second.key
+
+
+def test_ebay_fields() -> None:
+    result = canonical_url("https://www.ebay.co.uk/itm/Netsuke/123456789012?_trksid=p1#x")
+    assert result == CanonicalURL(
+        key="ebay:item:123456789012",
+        url="https://ebay.co.uk/itm/Netsuke/123456789012",
+        host="ebay.co.uk",
+        platform="ebay",
+        suffix="co.uk",
+    )
+
+
+def test_ebay_page_that_is_not_an_item_keeps_its_url_as_key() -> None:
+    result = canonical_url("https://www.ebay.com/sch/i.html?_nkw=ivory&utm_medium=x")
+    assert result.key == "ebay.com/sch/i.html?_nkw=ivory"
+    assert result.platform == "ebay"
+
+
+def test_facebook_marketplace_item() -> None:
+    desktop = canonical_url("https://www.facebook.com/marketplace/item/1234567890123456/")
+    mobile = canonical_url(
+        "https://m.facebook.com/marketplace/item/1234567890123456/?mibextid=6ojiHh&ref=share"
+    )
+    assert desktop.key == mobile.key == "facebook:marketplace:1234567890123456"
+    assert mobile.platform == "facebook"
+    assert mobile.url == "https://facebook.com/marketplace/item/1234567890123456/"
+
+
+def test_etsy_listing_with_and_without_language_prefix_and_slug() -> None:
+    keys = {
+        canonical_url(url).key
+        for url in (
+            "https://www.etsy.com/listing/987654321/carved-bone-pendant",
+            "https://www.etsy.com/de/listing/987654321/geschnitzter-anhanger?ref=hp_rv-1",
+            "https://www.etsy.com/listing/987654321?click_key=abc&ga_order=most_relevant",
+        )
+    }
+    assert keys == {"etsy:listing:987654321"}
+
+
+def test_instagram_post_and_reel_share_the_case_sensitive_shortcode() -> None:
+    post = canonical_url("https://www.instagram.com/p/CxYz_12-aB/?igshid=MzRlODBiNWFlZA==")
+    reel = canonical_url("https://instagram.com/reel/CxYz_12-aB/")
+    other = canonical_url("https://instagram.com/p/cxyz_12-ab/")
+    assert post.key == reel.key == "instagram:post:CxYz_12-aB"
+    assert other.key != post.key
+
+
+def test_telegram_post_and_web_preview_share_one_key() -> None:
+    plain = canonical_url("https://t.me/IvoryDeals/4521")
+    preview = canonical_url("https://t.me/s/ivorydeals/4521?single")
+    assert plain.key == preview.key == "telegram:ivorydeals/4521"
+    assert plain.platform == "telegram"
+    assert plain.host == "t.me"
+    assert plain.suffix == "me"
+    assert canonical_url("https://t.me/c/1234567890/77").key == "telegram:c/1234567890/77"
+    assert canonical_url("https://t.me/IvoryDeals/4522").key != plain.key
+
+
+def test_generic_url_is_cleaned_into_its_key() -> None:
+    result = canonical_url(
+        "HTTP://Www.Example.COM:80/Shop/Item%7e42?utm_source=fb&b=2&fbclid=IwAR0&a=1&gclid=x#top"
+    )
+    assert result.url == "http://example.com/Shop/Item~42?a=1&b=2"
+    assert result.key == "example.com/Shop/Item~42?a=1&b=2"  # path case is kept
+    assert result.platform is None
+
+
+def test_tracking_parameters_go_and_meaningful_ones_stay() -> None:
+    result = canonical_url(
+        "https://shop.example.org/view?id=77&page=2&utm_campaign=spring&spm=a2g0o.detail"
+        "&mc_eid=123&igshid=abc&si=xyz&ref=feed&q=parrot"
+    )
+    assert result.url == "https://shop.example.org/view?id=77&page=2&q=parrot"
+
+
+def test_query_order_and_escapes_do_not_change_the_key() -> None:
+    first = canonical_url("https://example.com/a%2fb/caf%C3%A9?y=%7E&x=1")
+    second = canonical_url("https://example.com/a%2Fb/café?x=1&y=~")
+    assert first.key == second.key == "example.com/a%2Fb/caf%C3%A9?x=1&y=~"
+
+
+def test_repeated_parameters_keep_their_order() -> None:
+    result = canonical_url("https://example.com/s?tag=b&tag=a&c=1")
+    assert result.url == "https://example.com/s?c=1&tag=b&tag=a"
+
+
+def test_http_and_https_and_default_ports_share_a_key_other_ports_do_not() -> None:
+    assert (
+        canonical_url("http://example.com/x").key
+        == canonical_url("https://example.com:443/x").key
+        == "example.com/x"
+    )
+    assert canonical_url("https://example.com:8443/x").key == "example.com:8443/x"
+
+
+@pytest.mark.parametrize(
+    ("url", "host", "shown"),
+    [
+        ("https://www.ebay.co.uk/", "ebay.co.uk", "ebay.co.uk"),
+        ("https://m.olx.co.id/item/abc", "olx.co.id", "olx.co.id"),
+        ("https://mobile.twitter.com/x", "twitter.com", "twitter.com"),
+        (
+            "https://sfbay.craigslist.org/sfc/for/d/x/7712.html",
+            "craigslist.org",
+            "sfbay.craigslist.org",
+        ),
+        ("https://m.me/someone", "m.me", "m.me"),  # "m" is the domain here, not a prefix
+    ],
+)
+def test_host_prefixes(url: str, host: str, shown: str) -> None:
+    result = canonical_url(url)
+    assert result.host == host
+    assert result.url.split("/")[2] == shown
+
+
+def test_platform_is_known_across_country_sites() -> None:
+    assert canonical_url("https://www.olx.com.br/anuncio/1").platform == "olx"
+    assert canonical_url("https://shopee.vn/product/1/2").platform == "shopee"
+    assert canonical_url("https://www.avito.ru/moskva/1").platform == "avito"
+    assert canonical_url("https://articulo.mercadolibre.com.mx/MLM-1").suffix == "com.mx"
+
+
+def test_internationalised_host_becomes_punycode() -> None:
+    assert canonical_url("https://Bücher.de/x").host == "xn--bcher-kva.de"
+    assert canonical_url("https://xn--bcher-kva.de/x").key == "xn--bcher-kva.de/x"
+
+
+def test_public_ip_host_is_accepted() -> None:
+    result = canonical_url("http://203.0.114.7/shop?id=1")
+    assert result.host == "203.0.114.7"
+    assert result.suffix == ""
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "",
+        "   ",
+        "ftp://example.com/file",
+        "javascript:alert(1)",
+        "mailto:seller@example.com",
+        "example.com/itm/1",
+        "https://",
+        "https:///path",
+        "https://user:secret@example.com/",
+        "https://user@example.com/",
+        "https://example.com:99999/",
+        "https://example.com:abc/",
+        "https://exa mple.com/",
+        "https://example.com/a b",
+        "https://example.com/\x00",
+        "https://evil.example\\@ebay.com/",
+        "https://localhost/",
+        "http://127.0.0.1/admin",
+        "http://10.0.0.8/",
+        "https://bad_host!.com/",
+        "https://" + "a" * 64 + ".com/",
+        "https://example.com/" + "a" * MAX_URL_LENGTH,
+    ],
+)
+def test_invalid_urls_raise(url: str) -> None:
+    with pytest.raises(InvalidURL):
+        canonical_url(url)
+
+
+def test_invalid_url_is_a_value_error() -> None:
+    assert issubclass(InvalidURL, ValueError)
