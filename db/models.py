@@ -16,6 +16,7 @@ from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from db.types import JSONType, UTCDateTime, utcnow
+from matching.species import SpeciesMatch as Match
 
 # Named constraints, so migrations can alter them on SQLite (batch mode) and PostgreSQL alike.
 SQLModel.metadata.naming_convention = {
@@ -192,6 +193,41 @@ class SpeciesMatch(SQLModel, table=True):
     end: int
     confidence: float
     lexicon_version: str = Field(max_length=100)
+
+    @classmethod
+    def of(cls, match: Match, *, analysis_id: int, lexicon_version: str) -> SpeciesMatch:
+        """The row for one match the species matcher made."""
+        return cls(
+            analysis_id=analysis_id,
+            taxon=match.taxon,
+            rank=match.rank,
+            family=match.family,
+            order_name=match.order,
+            class_name=match.class_,
+            appendix=match.appendix,
+            term=match.term[:200],
+            kind=match.kind,
+            start=match.start,
+            end=match.end,
+            confidence=match.confidence,
+            lexicon_version=lexicon_version,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The match in the API's shape, the same as `matching.species.SpeciesMatch.to_dict`."""
+        return {
+            "taxon": self.taxon,
+            "rank": self.rank,
+            "family": self.family,
+            "order": self.order_name,
+            "class": self.class_name,
+            "appendix": self.appendix,
+            "term": self.term,
+            "kind": self.kind,
+            "start": self.start,
+            "end": self.end,
+            "confidence": self.confidence,
+        }
 
 
 class JurisdictionDecision(SQLModel, table=True):

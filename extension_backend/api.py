@@ -108,7 +108,7 @@ async def report_status(
         "reference": report.reference,
         "status": report.status,
         "received_at": report.created_at.isoformat(),
-        "species": [species_dict(m) for m in matches],
+        "species": [m.to_dict() for m in matches],
         "priority": analysis.priority if analysis else "review",
         "routed_to": routed,
     }
@@ -117,22 +117,6 @@ async def report_status(
     return ReportStatusOut.model_validate(body).model_dump(
         mode="json", by_alias=True, exclude_unset=True
     )
-
-
-def species_dict(match: SpeciesMatch) -> dict[str, Any]:
-    return {
-        "taxon": match.taxon,
-        "rank": match.rank,
-        "family": match.family,
-        "order": match.order_name,
-        "class": match.class_name,
-        "appendix": match.appendix,
-        "term": match.term,
-        "kind": match.kind,
-        "start": match.start,
-        "end": match.end,
-        "confidence": match.confidence,
-    }
 
 
 @routes.get("/api/v1/reports/{reference}")

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.engine import SessionFactory
@@ -49,7 +49,8 @@ from extension_backend.evidence import (
     prepare_snapshot,
 )
 from extension_backend.settings import Settings
-from matching.analysis import Analysis, analyze
+from matching.analysis import Analysis, analyze, joined_to_case
+from matching.jurisdiction import Signal
 from matching.listing import Listing as ListingFacts
 from matching.routing import NoRoute
 from matching.species import SpeciesMatcher
@@ -244,6 +245,8 @@ class Intake:
         principal = submission.principal
         async with self.sessions() as session:
             case, listing, duplicate = await self._case_for(session, analysis, fields)
+            if duplicate:
+                analysis = await self._judged_with_case(session, case, analysis, fields)
             receipt_token = None if principal else new_secret()
             report = Report(
                 reference=new_reference(),
@@ -338,6 +341,26 @@ class Intake:
             await session.flush()  # a concurrent insert of the same key fails here, retried
         return case, listing, False
 
+    async def _judged_with_case(
+        self, session: AsyncSession, case: Case, analysis: Analysis, fields: dict[str, Any]
+    ) -> Analysis:
+        """Re-weigh jurisdiction and routing with the signals of the case's earlier reports."""
+        latest = (
+            await session.exec(
+                select(JurisdictionDecision)
+                .where(JurisdictionDecision.case_id == case.id)
+                .order_by(col(JurisdictionDecision.id).desc())
+            )
+        ).first()
+        earlier = [Signal.from_dict(s) for s in latest.signals] if latest else []
+        return joined_to_case(
+            analysis,
+            earlier,
+            case.appendix,
+            await unit_rules(session),
+            _text(fields.get("reporter_country")),
+        )
+
     async def _record_analysis(
         self, session: AsyncSession, report: Report, case: Case, analysis: Analysis
     ) -> None:
@@ -354,20 +377,8 @@ class Intake:
         await session.flush()
         for match in analysis.species:
             session.add(
-                SpeciesMatch(
-                    analysis_id=_id(row),
-                    taxon=match.taxon,
-                    rank=match.rank,
-                    family=match.family,
-                    order_name=match.order,
-                    class_name=match.class_,
-                    appendix=match.appendix,
-                    term=match.term[:200],
-                    kind=match.kind,
-                    start=match.start,
-                    end=match.end,
-                    confidence=match.confidence,
-                    lexicon_version=analysis.lexicon_version,
+                SpeciesMatch.of(
+                    match, analysis_id=_id(row), lexicon_version=analysis.lexicon_version
                 )
             )
         session.add(
@@ -443,7 +454,7 @@ def _update_case(case: Case, analysis: Analysis, fields: dict[str, Any]) -> None
     if analysis.priority_rank < case.priority_rank:
         case.priority, case.priority_rank = analysis.priority, analysis.priority_rank
         case.appendix = analysis.appendix
-    if case.country is None and analysis.jurisdiction.country:
+    if analysis.jurisdiction.country:  # weighed over all the case's reports so far
         case.country = analysis.jurisdiction.country
     if not case.title and fields.get("title"):
         case.title = _text(fields["title"])[:1000]

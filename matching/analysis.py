@@ -8,10 +8,10 @@ passed in, nothing is read or stored here.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from matching.jurisdiction import RULES_VERSION, Jurisdiction, infer_jurisdiction
+from matching.jurisdiction import RULES_VERSION, Jurisdiction, Signal, infer_jurisdiction, weigh
 from matching.listing import Listing
 from matching.routing import Route, UnitRule, route
 from matching.species import SpeciesMatch, SpeciesMatcher, default_matcher, highest_appendix
@@ -81,15 +81,6 @@ def analyze(
     appendix = highest_appendix(m.appendix for m in species)
     priority, rank = priority_of(appendix)
     jurisdiction = infer_jurisdiction(listing)
-    routes = route(
-        jurisdiction.country,
-        appendix or "review",
-        units,
-        reporter_country=listing.reporter_country or None,
-        signals=sorted(
-            {s.signal for s in jurisdiction.signals if s.country == jurisdiction.country}
-        ),
-    )
     return Analysis(
         species=species,
         appendix=appendix,
@@ -97,7 +88,45 @@ def analyze(
         priority_rank=rank,
         url=url,
         jurisdiction=jurisdiction,
-        routes=tuple(routes),
+        routes=_routes(jurisdiction, appendix, units, listing.reporter_country),
         lexicon_version=matcher.version,
         rules_version=RULES_VERSION,
+    )
+
+
+def joined_to_case(
+    analysis: Analysis,
+    case_signals: Sequence[Signal],
+    case_appendix: str | None,
+    units: Sequence[UnitRule],
+    reporter_country: str = "",
+) -> Analysis:
+    """`analysis` of a report that joins an existing case, judged with the whole case.
+
+    The case's country is weighed from the signals of all its reports, so one report seen
+    through another country's site of a global platform does not move a case the seller's
+    own words placed; and the case's highest appendix decides which unit filters apply.
+    The report's own species and priority are unchanged.
+    """
+    jurisdiction = weigh([*case_signals, *analysis.jurisdiction.signals])
+    appendix = highest_appendix(a for a in (case_appendix, analysis.appendix) if a)
+    routes = _routes(jurisdiction, appendix, units, reporter_country)
+    return replace(analysis, jurisdiction=jurisdiction, routes=routes)
+
+
+def _routes(
+    jurisdiction: Jurisdiction,
+    appendix: str | None,
+    units: Sequence[UnitRule],
+    reporter_country: str,
+) -> tuple[Route, ...]:
+    behind = {s.signal for s in jurisdiction.signals if s.country == jurisdiction.country}
+    return tuple(
+        route(
+            jurisdiction.country,
+            appendix or "review",
+            units,
+            reporter_country=reporter_country or None,
+            signals=sorted(behind),
+        )
     )

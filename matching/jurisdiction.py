@@ -17,12 +17,12 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import phonenumbers
@@ -44,6 +44,7 @@ __all__ = [
     "SignalType",
     "infer_jurisdiction",
     "locate",
+    "weigh",
 ]
 
 RULES_VERSION = "2025.1"  # bump whenever a weight, a signal type or the place data changes
@@ -212,6 +213,16 @@ class Signal:
             "country": self.country,
             "weight": self.weight,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Signal:
+        """A signal as `to_dict` wrote it (e.g. read back from a stored decision)."""
+        return cls(
+            signal=str(data["signal"]),
+            value=str(data["value"]),
+            country=str(data["country"]),
+            weight=float(data["weight"]),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -435,24 +446,33 @@ _check_registry(SIGNAL_TYPES)
 def infer_jurisdiction(listing: Listing) -> Jurisdiction:
     """Weigh every signal in `listing` and name the country whose case it is, if any."""
     evidence = Evidence.of(listing)
-    signals: list[Signal] = []
+    return weigh(signal for kind in SIGNAL_TYPES for signal in kind.detect(evidence))
+
+
+def weigh(signals: Iterable[Signal]) -> Jurisdiction:
+    """The country that `signals` point to, with confidence; None when absent or tied.
+
+    Each signal type votes once per country, however often it was seen: ten reports made
+    from eBay's German site are no more German than one. This is also how the signals of
+    several reports of one case are combined.
+    """
+    kept: list[Signal] = []
     seen: set[tuple[str, str]] = set()
-    for signal_type in SIGNAL_TYPES:
-        for signal in signal_type.detect(evidence):
-            if (signal.signal, signal.country) not in seen:
-                seen.add((signal.signal, signal.country))
-                signals.append(signal)
-    totals: dict[str, float] = {}
     for signal in signals:
+        if (signal.signal, signal.country) not in seen:
+            seen.add((signal.signal, signal.country))
+            kept.append(signal)
+    totals: dict[str, float] = {}
+    for signal in kept:
         totals[signal.country] = totals.get(signal.country, 0.0) + signal.weight
     if not totals:
         return Jurisdiction(None, 0.0, ())
     best = max(totals.values())
     leaders = [country for country, total in totals.items() if total == best]
     if len(leaders) > 1:  # a tie is a guess: leave it to the coordinating unit
-        return Jurisdiction(None, 0.0, tuple(signals))
+        return Jurisdiction(None, 0.0, tuple(kept))
     confidence = round(best / (sum(totals.values()) + UNKNOWN_WEIGHT), 3)
-    return Jurisdiction(leaders[0], confidence, tuple(signals))
+    return Jurisdiction(leaders[0], confidence, tuple(kept))
 
 
 # --- places ------------------------------------------------------------------------------

@@ -236,3 +236,29 @@ async def test_rate_limit_on_anonymous_reports(make_client, settings):
     assert third.status == 429
     assert 1 <= int(third.headers["Retry-After"]) <= 60
     assert (await third.json())["error"]["code"] == "rate_limited"
+
+
+async def test_a_case_is_placed_by_the_signals_of_all_its_reports(client, peek):
+    first = await (await client.post("/api/v1/reports", json=IVORY)).json()
+    assert first["routed_to"] == ["GB"]
+    # The same eBay item seen through the German site: a weak .de signal alone.
+    seen_from_germany = {"url": "https://www.ebay.de/itm/284512345678", "text": "Elfenbein"}
+    again = await (await client.post("/api/v1/reports", json=seen_from_germany)).json()
+    assert again["routed_to"] == ["GB"]
+    [case] = await peek.rows(Case)
+    assert case.country == "GB"
+    decisions = sorted(await peek.rows(JurisdictionDecision), key=lambda d: d.id)
+    assert {s["country"] for s in decisions[1].signals} == {"GB", "DE"}
+    assert [r.unit_code for r in await peek.rows(CaseUnit)] == ["GB"]
+
+
+async def test_stronger_evidence_in_a_later_report_moves_the_case(client, peek):
+    weak = {"url": "https://www.ebay.de/itm/111122223333", "text": "Elfenbein Figur"}
+    assert (await (await client.post("/api/v1/reports", json=weak)).json())["routed_to"] == ["DE"]
+    strong = dict(weak, seller_location="Lyon, France")
+    moved = await (await client.post("/api/v1/reports", json=strong)).json()
+    assert moved["routed_to"] == ["FR"]
+    [case] = await peek.rows(Case)
+    assert case.country == "FR"
+    # The unit that already had the case keeps it; the new one is added.
+    assert sorted(r.unit_code for r in await peek.rows(CaseUnit)) == ["DE", "FR"]

@@ -1,0 +1,56 @@
+"""The single analysis path: priority, routing, and judging a report with its case."""
+
+from __future__ import annotations
+
+import pytest
+
+from matching.analysis import analyze, joined_to_case, priority_of
+from matching.jurisdiction import Signal
+from matching.listing import Listing
+from matching.routing import UnitRule
+
+UNITS = [
+    UnitRule("COORD", frozenset(), coordinating=True),
+    UnitRule("FR", frozenset({"FR", "GF"})),
+    UnitRule("KE", frozenset({"KE"})),
+]
+
+
+@pytest.mark.parametrize(
+    ("appendix", "expected"),
+    [
+        ("I", ("appendix-I", 1)),
+        ("I/II", ("appendix-I", 1)),
+        ("II", ("appendix-II", 2)),
+        ("III", ("appendix-III", 3)),
+        (None, ("review", 4)),
+    ],
+)
+def test_priority_follows_the_highest_appendix(appendix, expected):
+    assert priority_of(appendix) == expected
+
+
+def test_a_listing_is_analysed_and_routed_with_reasons():
+    result = analyze(Listing(text="Pangolin scales, 1 kg", seller_location="Nairobi, Kenya"), UNITS)
+    assert result.flagged and result.priority == "appendix-I"
+    assert result.jurisdiction.country == "KE"
+    assert result.units == ["KE"]
+    assert "seller_location" in result.routes[0].reason
+    as_dict = result.to_dict()
+    assert as_dict["country"] == "KE" and as_dict["units"] == ["KE"]
+    assert as_dict["lexicon_version"] == result.lexicon_version
+
+
+def test_nothing_known_goes_to_review_and_the_coordinating_unit():
+    result = analyze(Listing(text="wooden chair"), UNITS)
+    assert (result.flagged, result.priority, result.units) == (False, "review", ["COORD"])
+
+
+def test_joining_a_case_weighs_the_case_signals_with_the_report():
+    report = analyze(Listing(text="ivory", url="https://www.ebay.fr/itm/123456789012"), UNITS)
+    assert report.units == ["FR"]
+    case_signals = [Signal("seller_location", "Mombasa, Kenya", "KE", 3.0)]
+    joined = joined_to_case(report, case_signals, "II", UNITS)
+    assert joined.jurisdiction.country == "KE" and joined.units == ["KE"]
+    assert {s.country for s in joined.jurisdiction.signals} == {"KE", "FR"}
+    assert joined.species == report.species and joined.priority == report.priority
