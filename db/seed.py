@@ -22,9 +22,14 @@ class UnitSeed:
     countries: tuple[str, ...]
 
 
-def unit_seeds() -> list[UnitSeed]:
-    """The shipped units directory (`db/data/units.csv`)."""
+def unit_rows() -> list[dict[str, str]]:
+    """The rows of the shipped units directory (`db/data/units.csv`)."""
     text = resources.files("db").joinpath("data/units.csv").read_text(encoding="utf-8")
+    return list(csv.DictReader(text.splitlines()))
+
+
+def unit_seeds() -> list[UnitSeed]:
+    """The shipped units directory as seeds for the `units` table."""
     return [
         UnitSeed(
             code=row["code"],
@@ -32,7 +37,7 @@ def unit_seeds() -> list[UnitSeed]:
             kind=row["kind"],
             countries=tuple(row["countries"].split()),
         )
-        for row in csv.DictReader(text.splitlines())
+        for row in unit_rows()
     ]
 
 

@@ -6,8 +6,8 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import Unit
-from db.seed import unit_seeds
-from matching.routing import UnitRule
+from db.seed import unit_rows
+from matching.routing import UnitRule, rules_from_rows
 
 
 def rule_of(unit: Unit) -> UnitRule:
@@ -27,11 +27,4 @@ async def unit_rules(session: AsyncSession) -> list[UnitRule]:
 
 def seed_unit_rules() -> list[UnitRule]:
     """The shipped directory as rules, for analysis where no database is at hand."""
-    return [
-        UnitRule(
-            code=seed.code,
-            countries=frozenset(seed.countries),
-            coordinating=seed.kind == "coordinating",
-        )
-        for seed in unit_seeds()
-    ]
+    return rules_from_rows(unit_rows())

@@ -31,6 +31,10 @@ from matching.routing import UnitRule
 from matching.species import default_matcher
 from matching.urls import InvalidURL
 
+#: Request line, status, size and time; no client address, so that the logs of a service
+#: that promises reporters anonymity cannot be used to identify them.
+ACCESS_LOG_FORMAT = '"%r" %s %b %Tfs'
+
 
 def _settings() -> Settings:
     return Settings()
@@ -47,7 +51,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings.data_dir,
         make_url(settings.effective_database_url).render_as_string(hide_password=True),
     )
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=print)
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=print,
+        access_log_format=ACCESS_LOG_FORMAT,
+    )
     return 0
 
 

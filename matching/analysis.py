@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from matching.appendix import highest_appendix
 from matching.jurisdiction import RULES_VERSION, Jurisdiction, Signal, infer_jurisdiction, weigh
 from matching.listing import Listing
 from matching.routing import Route, UnitRule, route
-from matching.species import SpeciesMatch, SpeciesMatcher, default_matcher, highest_appendix
+from matching.species import SpeciesMatch, SpeciesMatcher, default_matcher
 from matching.urls import CanonicalURL, canonical_url
 
 #: Queue order: Appendix I first, then II, then III; nothing recognised goes to review.

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from matching.appendix import RANKS, highest_appendix
+
 __all__ = ["APPENDICES", "NoRoute", "Route", "UnitRule", "route", "rules_from_rows"]
 
 # What an appendix filter may name: the case's highest CITES Appendix, or "review" for a
@@ -130,17 +132,11 @@ def rules_from_rows(rows: Iterable[Mapping[str, str]]) -> list[UnitRule]:
     return rules
 
 
-_RANKS = {"I": 1, "II": 2, "III": 3}
-
-
 def _highest_appendix(appendix: str | None) -> str:
     """ "I/II" → "I"; None, "" and "review" → "review"; raises ValueError for anything else."""
     if appendix is None or not appendix.strip() or appendix.strip().lower() == "review":
         return "review"
     parts = [part.strip().upper() for part in appendix.split("/")]
-    if any(part not in _RANKS and part != "NC" for part in parts):
+    if any(part not in RANKS and part != "NC" for part in parts):
         raise ValueError(f"unknown CITES appendix {appendix!r}")
-    ranked = [part for part in parts if part in _RANKS]
-    if not ranked:  # "NC": matched, but not CITES-listed
-        return "review"
-    return min(ranked, key=_RANKS.__getitem__)
+    return highest_appendix([appendix]) or "review"  # "NC" alone: matched, not CITES-listed

@@ -150,22 +150,6 @@ class SpeciesMatch:
         }
 
 
-def highest_appendix(appendices: Iterable[str]) -> str | None:
-    """The most protective Appendix among `appendices`: "I" beats "II" beats "III".
-
-    A split listing counts as its highest part ("I/II" is I: some populations are in
-    Appendix I and a listing rarely says which). Values outside I/II/III are ignored;
-    None when nothing is left.
-    """
-    best: int | None = None
-    for appendix in appendices:
-        for part in appendix.split("/"):
-            level = {"I": 1, "II": 2, "III": 3}.get(part.strip())
-            if level is not None and (best is None or level < best):
-                best = level
-    return None if best is None else "I" * best
-
-
 def term_key(term: str) -> str:
     """The form under which a lexicon term is matched: folded, dashes as spaces, trimmed."""
     return _canonical(fold(term))[0].strip()

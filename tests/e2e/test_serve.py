@@ -71,7 +71,7 @@ def server(tmp_path):
             process.kill()
             pytest.fail(f"wildflag serve did not become ready:\n{log.read_text()}")
         time.sleep(0.2)
-    yield base, data_dir
+    yield base, data_dir, log
     process.terminate()
     try:
         process.wait(timeout=15)
@@ -81,7 +81,7 @@ def server(tmp_path):
 
 
 def test_readme_example_end_to_end(server):
-    base, data_dir = server
+    base, data_dir, log = server
     example = readme_example_report()
     status, first = call(base, "/api/v1/reports", example)
     assert status == 201, first
@@ -102,3 +102,6 @@ def test_readme_example_end_to_end(server):
     status, seen = call(base, f"/api/v1/reports/{first['reference']}", token=token)
     assert status == 200 and seen["case_id"] == again["case_id"]
     assert (data_dir / "wildflag.sqlite3").exists()
+    access = [line for line in log.read_text().splitlines() if "POST /api/v1/reports" in line]
+    assert len(access) == 2
+    assert not any("127.0.0.1" in line for line in access)  # reporters' addresses not logged

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from matching.appendix import highest_appendix
 from matching.species import (
     CODE_CONFIDENCE,
     COMMON_CONFIDENCE,
@@ -18,7 +19,6 @@ from matching.species import (
     SpeciesMatch,
     SpeciesMatcher,
     default_matcher,
-    highest_appendix,
 )
 
 
