@@ -56,7 +56,9 @@ class Case(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     status: str = Field(default="new", max_length=40, index=True)
-    priority: str = Field(max_length=20)  # appendix-I | appendix-II | appendix-III | review
+    priority: str = Field(
+        max_length=20
+    )  # critical (Appendix I) | high (II) | normal (III) | review
     priority_rank: int = Field(index=True)  # 1 = Appendix I … 4 = review; sorts the queue
     appendix: str | None = Field(default=None, max_length=16)
     country: str | None = Field(default=None, max_length=2)

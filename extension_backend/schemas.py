@@ -149,7 +149,7 @@ class SignalOut(BaseModel):
 class AnalysisOut(BaseModel):
     id: str | int | None = None
     flagged: bool = Field(description="Plausibly offers a specimen of a CITES-listed taxon.")
-    priority: str = Field(description="appendix-I | appendix-II | appendix-III | review")
+    priority: str = Field(description="critical (Appendix I) | high (II) | normal (III) | review")
     species: list[SpeciesOut]
     country: str | None
     country_reasons: list[SignalOut]

@@ -18,13 +18,22 @@ from matching.routing import Route, UnitRule, route
 from matching.species import SpeciesMatch, SpeciesMatcher, default_matcher
 from matching.urls import CanonicalURL, canonical_url
 
-#: Queue order: Appendix I first, then II, then III; nothing recognised goes to review.
+#: Queue order: Appendix I is critical, II high, III normal; a listing with no confident
+#: taxon (or none at all) goes to review by a person. The rank sorts the unit's queue.
 PRIORITIES: dict[str | None, tuple[str, int]] = {
-    "I": ("appendix-I", 1),
-    "II": ("appendix-II", 2),
-    "III": ("appendix-III", 3),
+    "I": ("critical", 1),
+    "II": ("high", 2),
+    "III": ("normal", 3),
     None: ("review", 4),
 }
+
+#: A listing is flagged when one mention is at least this sure: a trade term on its own
+#: ("tusk", 0.5) is enough to put a listing before a person; a code word alone ("white
+#: gold", 0.2–0.4) is not, as most of its uses are innocent.
+FLAG_CONFIDENCE = 0.5
+#: Only mentions at least this sure set the priority; a flagged listing whose mentions are
+#: all below it is reviewed before it is ranked by Appendix.
+PRIORITY_CONFIDENCE = 0.6
 
 
 def priority_of(appendix: str | None) -> tuple[str, int]:
@@ -50,7 +59,7 @@ class Analysis:
     @property
     def flagged(self) -> bool:
         """Plausibly offers a specimen of a CITES-listed taxon."""
-        return bool(self.species)
+        return any(m.confidence >= FLAG_CONFIDENCE for m in self.species)
 
     @property
     def units(self) -> list[str]:
@@ -79,7 +88,7 @@ def analyze(
     matcher = matcher or default_matcher()
     url = canonical_url(listing.url) if listing.url else None
     species = tuple(matcher.find(listing.full_text))
-    appendix = highest_appendix(m.appendix for m in species)
+    appendix = highest_appendix(m.appendix for m in species if m.confidence >= PRIORITY_CONFIDENCE)
     priority, rank = priority_of(appendix)
     jurisdiction = infer_jurisdiction(listing)
     return Analysis(

@@ -23,7 +23,7 @@ def test_analyze_reads_json_lines_and_writes_one_line_each(tmp_path):
     rhino, dress, bad, parrot, broken = out
     for key in ("flagged", "priority", "species", "country", "country_reasons", "units"):
         assert key in rhino
-    assert rhino["flagged"] is True and rhino["priority"] == "appendix-I"
+    assert rhino["flagged"] is True and rhino["priority"] == "critical"
     assert rhino["country"] == "ID" and rhino["units"] == ["ID"]
     assert dress["flagged"] is False and dress["species"] == []
     assert dress["country"] == "FR"  # only the reporter's country, a weak signal

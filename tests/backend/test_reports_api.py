@@ -46,7 +46,7 @@ async def test_anonymous_json_report_is_stored_routed_and_receipted(client, peek
     )
     # An anonymous receipt never says whether the listing was known.
     assert "case_id" not in body and "duplicate" not in body
-    assert body["priority"] == "appendix-I"
+    assert body["priority"] == "critical"
     assert any(s["appendix"] in ("I", "I/II") for s in body["species"])
     assert body["routed_to"] == ["GB"]
 
@@ -56,7 +56,7 @@ async def test_anonymous_json_report_is_stored_routed_and_receipted(client, peek
     assert report.receipt_hash == hashlib.sha256(body["receipt_token"].encode()).hexdigest()
     assert report.submitted["title"] == IVORY["title"]
     [case] = await peek.rows(Case)
-    assert (case.priority, case.priority_rank, case.country) == ("appendix-I", 1, "GB")
+    assert (case.priority, case.priority_rank, case.country) == ("critical", 1, "GB")
     [listing] = await peek.rows(Listing)
     assert listing.case_id == case.id and listing.platform == "ebay"
     [analysis] = await peek.rows(Analysis)
@@ -129,7 +129,7 @@ async def test_text_only_report_without_country_goes_to_the_coordinating_unit(cl
     assert response.status == 201
     body = await response.json()
     assert body["routed_to"] == ["COORD"]
-    assert body["priority"] == "appendix-I"
+    assert body["priority"] == "critical"
     [case] = await peek.rows(Case)
     assert case.country is None
     assert await peek.count(Listing) == 0
@@ -191,7 +191,7 @@ async def test_receipt_token_opens_the_status_and_nothing_else_does(client, peek
     assert ok.status == 200
     status = await ok.json()
     assert status["reference"] == body["reference"]
-    assert status["routed_to"] == ["GB"] and status["priority"] == "appendix-I"
+    assert status["routed_to"] == ["GB"] and status["priority"] == "critical"
     assert status["species"] == body["species"]
     assert "case_id" not in status and "duplicate" not in status
     assert ok.headers["Cache-Control"] == "no-store"

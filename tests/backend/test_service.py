@@ -18,7 +18,7 @@ async def test_analyze_answers_and_stores_nothing(client, peek):
     assert response.status == 200, await response.text()
     body = await response.json()
     assert body["id"] == "l-1"
-    assert body["flagged"] is True and body["priority"] == "appendix-I"
+    assert body["flagged"] is True and body["priority"] == "critical"
     assert body["country"] == "VN" and body["units"] == ["VN"]
     assert {r["signal"] for r in body["country_reasons"]} >= {"url_cctld"}
     assert all(set(r) == {"signal", "value", "country", "weight"} for r in body["country_reasons"])
