@@ -250,7 +250,7 @@ def canonical_url(url: str) -> CanonicalURL:
     path = _normalise_escapes(quote(parts.path, safe=_PATH_SAFE)) or "/"
     query = _clean_query(parts.query, _PLATFORM_TRACKING_PARAMS.get(platform or "", frozenset()))
     without_scheme = netloc + path + (f"?{query}" if query else "")
-    key = _item_key(platform, path, query) or without_scheme
+    key = _item_key(platform, path, query, registrable) or without_scheme
     return CanonicalURL(
         key=key,
         url=f"{scheme}://{without_scheme}",
@@ -331,7 +331,59 @@ def _clean_query(query: str, extra_tracking: frozenset[str]) -> str:
     return "&".join(pair for _, pair in kept)
 
 
-def _item_key(platform: str | None, path: str, query: str) -> str | None:
+@dataclass(frozen=True, slots=True)
+class ItemPattern:
+    """Where one platform's URLs carry the listing's identifier.
+
+    `pattern` is searched in the path (or, with `in_query`, the query); its groups, joined
+    with `join`, are the identifier. `per_site`: identifiers are only unique within one
+    country site (OLX, Shopee, Gumtree), so the key carries the registrable host; otherwise
+    the key is platform-wide (an eBay item id is the same item on every eBay site).
+    """
+
+    platform: str
+    kind: str
+    pattern: re.Pattern[str]
+    per_site: bool = False
+    in_query: bool = False
+    join: str = ""  # how several groups make one identifier ("MLM" + "123", "12" . "34")
+
+
+#: Item identifiers of marketplaces and social sites, as data: one line per URL shape.
+ITEM_PATTERNS: tuple[ItemPattern, ...] = (
+    ItemPattern("craigslist", "post", re.compile(r"/(\d{9,12})\.html$")),
+    # olx.co.id/item/title-iid-812345678; olx.pl/d/oferta/title-CID3-IDabc12.html;
+    # olx.com.br/.../title-1234567890
+    ItemPattern("olx", "item", re.compile(r"-iid-(\d+)(?:$|[/?])"), per_site=True),
+    ItemPattern("olx", "item", re.compile(r"-ID([0-9A-Za-z]+)\.html$"), per_site=True),
+    ItemPattern("olx", "item", re.compile(r"^/[^?]*-(\d{8,12})$"), per_site=True),
+    # articulo.mercadolibre.com.mx/MLM-123456789-title, .../p/MLM123456789: the site prefix
+    # (MLM, MLA, MLB…) makes the identifier unique across countries.
+    ItemPattern("mercadolibre", "item", re.compile(r"/(ML[A-Z])-?(\d{6,14})(?:[-_/]|$)")),
+    # shopee.vn/Title-i.12345.67890 and shopee.vn/product/12345/67890 (shop id, item id)
+    ItemPattern(
+        "shopee", "item", re.compile(r"-i\.(\d+)\.(\d+)(?:$|[/?])"), per_site=True, join="."
+    ),
+    ItemPattern("shopee", "item", re.compile(r"^/product/(\d+)/(\d+)"), per_site=True, join="."),
+    # item.taobao.com/item.htm?id=123 and detail.tmall.com/item.htm?id=123: one id space
+    ItemPattern("taobao", "item", re.compile(r"(?:^|&)id=(\d{6,})(?:&|$)"), in_query=True),
+    ItemPattern("tmall", "item", re.compile(r"(?:^|&)id=(\d{6,})(?:&|$)"), in_query=True),
+    ItemPattern(
+        "xianyu", "item", re.compile(r"(?:^|&)(?:id|itemId)=(\d{6,})(?:&|$)"), in_query=True
+    ),
+    ItemPattern("kijiji", "ad", re.compile(r"/(\d{8,12})(?:$|[/?])")),
+    ItemPattern("gumtree", "ad", re.compile(r"^/p/[^?]*/(\d{8,12})$"), per_site=True),
+    ItemPattern("leboncoin", "ad", re.compile(r"/(\d{8,12})(?:\.htm)?/?$")),
+    ItemPattern("avito", "item", re.compile(r"_(\d{8,12})$")),
+    ItemPattern("facebook", "marketplace", _FACEBOOK_MARKETPLACE_ITEM),
+    ItemPattern("etsy", "listing", _ETSY_LISTING),
+    ItemPattern("instagram", "post", _INSTAGRAM_POST),
+)
+
+_KEY_PLATFORM = {"tmall": "taobao"}  # platforms that share one item id space
+
+
+def _item_key(platform: str | None, path: str, query: str, host: str) -> str | None:
     """The platform-wide key of a listing whose item identifier we can read, else None."""
     if platform == "ebay":
         if match := _EBAY_ITEM.match(path):
@@ -340,18 +392,19 @@ def _item_key(platform: str | None, path: str, query: str) -> str | None:
             match := _EBAY_ISAPI_ITEM.search(query.lower())
         ):
             return f"ebay:item:{match.group(1)}"
-    elif platform == "facebook":
-        if match := _FACEBOOK_MARKETPLACE_ITEM.match(path):
-            return f"facebook:marketplace:{match.group(1)}"
-    elif platform == "etsy":
-        if match := _ETSY_LISTING.match(path):
-            return f"etsy:listing:{match.group(1)}"
-    elif platform == "instagram":
-        if match := _INSTAGRAM_POST.match(path):
-            return f"instagram:post:{match.group(1)}"
-    elif platform == "telegram":
+        return None
+    if platform == "telegram":
         if match := _TELEGRAM_PRIVATE_POST.match(path):
             return f"telegram:c/{match.group(1)}/{match.group(2)}"
         if match := _TELEGRAM_POST.match(path):
             return f"telegram:{match.group(1).lower()}/{match.group(2)}"
+        return None
+    for item in ITEM_PATTERNS:
+        if item.platform != platform:
+            continue
+        match = item.pattern.search(query if item.in_query else path)
+        if match:
+            ident = item.join.join(match.groups())
+            scope = host if item.per_site else _KEY_PLATFORM.get(platform, platform)
+            return f"{scope}:{item.kind}:{ident}"
     return None

@@ -195,3 +195,83 @@ def test_invalid_urls_raise(url: str) -> None:
 
 def test_invalid_url_is_a_value_error() -> None:
     assert issubclass(InvalidURL, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("urls", "key"),
+    [
+        (
+            [
+                "https://sfbay.craigslist.org/sfc/for/d/san-francisco-carved-tusk/7712345678.html",
+                "https://sfbay.craigslist.org/for/7712345678.html?lang=en",
+            ],
+            "craigslist:post:7712345678",
+        ),
+        (
+            [
+                "https://www.olx.co.id/item/sisik-trenggiling-iid-812345678",
+                "https://m.olx.co.id/item/iid-812345678?utm_source=wa",
+            ],
+            "olx.co.id:item:812345678",
+        ),
+        (
+            ["https://www.olx.pl/d/oferta/kosc-sloniowa-CID628-IDabC12.html?reason=x"],
+            "olx.pl:item:abC12",
+        ),
+        (
+            [
+                "https://articulo.mercadolibre.com.mx/MLM-123456789-colmillo-tallado-_JM",
+                "https://www.mercadolibre.com.mx/p/MLM123456789?pdp_filters=x",
+            ],
+            "mercadolibre:item:MLM123456789",
+        ),
+        (
+            [
+                "https://shopee.vn/Vay-te-te-i.12345.67890",
+                "https://shopee.vn/product/12345/67890?sp_atk=abc",
+            ],
+            "shopee.vn:item:12345.67890",
+        ),
+        (
+            [
+                "https://item.taobao.com/item.htm?id=600123456789&spm=a21",
+                "https://detail.tmall.com/item.htm?spm=x&id=600123456789",
+            ],
+            "taobao:item:600123456789",
+        ),
+        (["https://www.goofish.com/item?spm=a&id=712345678901"], "xianyu:item:712345678901"),
+        (
+            ["https://www.kijiji.ca/v-art-collectibles/city-of-toronto/ivory-carving/1612345678"],
+            "kijiji:ad:1612345678",
+        ),
+        (
+            ["https://www.gumtree.com/p/antiques/carved-horn-cup/1471234567"],
+            "gumtree.com:ad:1471234567",
+        ),
+        (
+            [
+                "https://www.leboncoin.fr/ad/collection/2512345678",
+                "https://www.leboncoin.fr/collection/2512345678.htm?ca=12_s",
+            ],
+            "leboncoin:ad:2512345678",
+        ),
+        (
+            ["https://www.avito.ru/moskva/kollektsionirovanie/bivni_mamonta_2612345678"],
+            "avito:item:2612345678",
+        ),
+    ],
+)
+def test_marketplace_item_keys(urls: list[str], key: str) -> None:
+    assert {canonical_url(url).key for url in urls} == {key}
+
+
+def test_per_site_identifiers_stay_apart_across_countries() -> None:
+    indonesia = canonical_url("https://www.olx.co.id/item/x-iid-812345678").key
+    india = canonical_url("https://www.olx.in/item/x-iid-812345678").key
+    assert indonesia != india
+
+
+def test_the_done_when_pair_of_ebay_urls_share_a_key() -> None:
+    desktop = "https://www.ebay.co.uk/itm/284512345678?_trksid=p2047675.m570.l2557"
+    mobile = "https://m.ebay.co.uk/itm/284512345678"
+    assert canonical_url(desktop).key == canonical_url(mobile).key == "ebay:item:284512345678"
