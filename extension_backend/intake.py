@@ -13,7 +13,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
@@ -100,8 +100,8 @@ class Receipt:
     routed_to: list[str]
     case_id: int
     duplicate: bool
+    case_reports: int
     receipt_token: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def for_reporter(self, authenticated: bool) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -118,6 +118,7 @@ class Receipt:
             # otherwise report their own listing to learn that it is under watch.
             body["case_id"] = self.case_id
             body["duplicate"] = self.duplicate
+            body["case_reports"] = self.case_reports
         return body
 
 
@@ -305,6 +306,7 @@ class Intake:
             routed_to=analysis.units,
             case_id=_id(case),
             duplicate=duplicate,
+            case_reports=case.report_count,
             receipt_token=receipt_token,
         )
 

@@ -172,6 +172,9 @@ class ReceiptOut(BaseModel):
     duplicate: bool | None = Field(
         None, description="Authenticated officers only: the listing was already known."
     )
+    case_reports: int | None = Field(
+        None, description="Authenticated officers only: reports in the case, this one included."
+    )
 
 
 class ReportStatusOut(BaseModel):
