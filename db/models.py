@@ -56,14 +56,15 @@ class Case(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     status: str = Field(default="new", max_length=40, index=True)
-    priority: str = Field(
-        max_length=20
-    )  # critical (Appendix I) | high (II) | normal (III) | review
+    # critical (Appendix I) | high (II) | normal (III) | review
+    priority: str = Field(max_length=20)
     priority_rank: int = Field(index=True)  # 1 = Appendix I … 4 = review; sorts the queue
     appendix: str | None = Field(default=None, max_length=16)
     country: str | None = Field(default=None, max_length=2)
     title: str = Field(default="", max_length=1000)
     report_count: int = 0
+    # Set when officers merged this case into another; its reports now live there.
+    merged_into_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
     created_at: datetime = _created()
     updated_at: datetime = _created()
 

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from db.bootstrap import prepare
 from db.engine import create_engine, session_factory
-from extension_backend import api, health, keys, openapi, pages
+from extension_backend import api, cases_api, health, keys, openapi, pages
 from extension_backend.errors import error_middleware
 from extension_backend.evidence import EvidenceStore
 from extension_backend.intake import Intake
@@ -48,6 +48,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_database)
     app.router.add_get("/", index)
     app.router.add_routes(api.routes)
+    app.router.add_routes(cases_api.routes)
     app.router.add_routes(pages.routes)
     app.router.add_routes(health.routes)
     app.router.add_routes(openapi.routes)

@@ -8,6 +8,7 @@ from aiohttp import web
 from pydantic.json_schema import models_json_schema
 
 from extension_backend import keys
+from extension_backend.cases_api import MergeIn, SplitIn
 from extension_backend.schemas import (
     AnalysisOut,
     ErrorOut,
@@ -35,13 +36,19 @@ def _errors(*statuses: int) -> dict[str, Any]:
     reasons = {
         400: "Malformed body (not JSON, not UTF-8, unreadable multipart).",
         401: "Missing, malformed or unknown credentials.",
+        403: "The caller's role may not do this.",
         404: "Unknown reference, or a token that does not open it.",
         413: "Body, part, image or image count over the deployment's limits.",
         415: "Content type or file type not accepted.",
+        409: "The change cannot be made as asked (e.g. merging a merged case).",
         422: "A field is missing, unknown or invalid; `field` names it.",
         429: "Rate limit reached; see Retry-After.",
     }
     return {str(s): {"description": reasons[s], **_json("ErrorOut")} for s in statuses}
+
+
+CASE_ID = {"name": "case_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+OBJECT = {"content": {"application/json": {"schema": {"type": "object"}}}}
 
 
 def build_openapi(settings: Settings, schemas: Schemas) -> dict[str, Any]:
@@ -54,6 +61,8 @@ def build_openapi(settings: Settings, schemas: Schemas) -> dict[str, Any]:
             (AnalysisOut, "serialization"),
             (ErrorOut, "serialization"),
             (HealthOut, "serialization"),
+            (MergeIn, "validation"),
+            (SplitIn, "validation"),
         ],
         ref_template=REF,
     )
@@ -140,6 +149,44 @@ def build_openapi(settings: Settings, schemas: Schemas) -> dict[str, Any]:
                     "responses": {
                         "200": {"description": "The analysis.", **_json("AnalysisOut")},
                         **_errors(400, 413, 415, 422),
+                    },
+                }
+            },
+            "/api/v1/cases/{case_id}": {
+                "get": {
+                    "operationId": "getCase",
+                    "summary": "A case with its reports, listings and evidence (audited).",
+                    "security": [{"bearer": []}],
+                    "parameters": [CASE_ID],
+                    "responses": {
+                        "200": {"description": "The case.", **OBJECT},
+                        **_errors(401, 404),
+                    },
+                }
+            },
+            "/api/v1/cases/{case_id}/merge": {
+                "post": {
+                    "operationId": "mergeCase",
+                    "summary": "Move this case's reports into another case the caller may see.",
+                    "security": [{"bearer": []}],
+                    "parameters": [CASE_ID],
+                    "requestBody": {"required": True, **_json("MergeIn")},
+                    "responses": {
+                        "200": {"description": "The case merged into.", **OBJECT},
+                        **_errors(400, 401, 403, 404, 409, 415, 422),
+                    },
+                }
+            },
+            "/api/v1/cases/{case_id}/split": {
+                "post": {
+                    "operationId": "splitCase",
+                    "summary": "Move some reports of this case into a new case.",
+                    "security": [{"bearer": []}],
+                    "parameters": [CASE_ID],
+                    "requestBody": {"required": True, **_json("SplitIn")},
+                    "responses": {
+                        "201": {"description": "The new case.", **OBJECT},
+                        **_errors(400, 401, 403, 404, 409, 415, 422),
                     },
                 }
             },
