@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from db.types import JSONType, UTCDateTime, utcnow
@@ -302,3 +302,35 @@ class AuditEvent(SQLModel, table=True):
     object_type: str = Field(max_length=40)
     object_id: str = Field(max_length=64)
     details: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+
+
+class ImageHash(SQLModel, table=True):
+    """One perceptual hash of an evidence image (an image has several: as received,
+    mirrored, and of centred crops), kept so each instance's in-memory near-duplicate
+    index can be rebuilt at start and catch up with the others by id.
+    """
+
+    __tablename__ = "image_hashes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    evidence_id: int = Field(foreign_key="evidence.id", index=True)
+    algorithm: str = Field(max_length=40)
+    variant: str = Field(max_length=40)
+    value: bytes = Field(sa_type=LargeBinary)
+    created_at: datetime = _created()
+
+
+class ImageMatch(SQLModel, table=True):
+    """A near-duplicate found at intake: which stored image a new one matched, how closely,
+    and whether the report joined that image's case or only links to it (another unit's).
+    """
+
+    __tablename__ = "image_matches"
+
+    id: int | None = Field(default=None, primary_key=True)
+    evidence_id: int = Field(foreign_key="evidence.id", index=True)
+    matched_evidence_id: int = Field(foreign_key="evidence.id", index=True)
+    algorithm: str = Field(max_length=40)
+    distance: int
+    joined: bool
+    created_at: datetime = _created()
