@@ -1,0 +1,105 @@
+"""Cost of fingerprinting one photo, against a full Pillow decode of the same file.
+
+Run: `.venv/bin/python benchmarks/hashing_speed.py [--repeat N]`.
+
+The photo: a CC0 picture (../shared/data/images/cc0/coffee.png, or a synthetic one when that
+folder is absent) upscaled to 1600×1200 and saved as JPEG quality 85, the size and quality of
+a typical marketplace listing photo. Baseline: `Image.open(...).load()`, a full decode to RGB.
+Both are timed interleaved, many times; the minimum and the median are printed, and the
+ratio of medians is the figure to watch (target ≤ 0.5: hashing decodes in draft mode).
+Also printed: the same for an 800×600 copy, and how far apart the two copies hash.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+# Hashing runs one picture per worker process/thread in the service: BLAS threads inside one
+# hash only fight the other workers (measured here: medians 2-3× worse under load without it).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from matching.fingerprints import DEFAULT_HASH_TYPE, canonical_grey  # noqa: E402
+
+SOURCE = ROOT.parent / "shared" / "data" / "images" / "cc0" / "coffee.png"
+
+
+def photo(size: tuple[int, int], quality: int = 85) -> bytes:
+    if SOURCE.exists():
+        image = Image.open(SOURCE).convert("RGB")
+    else:
+        print(f"({SOURCE} not found: using a synthetic picture)")
+        rng = np.random.default_rng(1)
+        coarse = rng.uniform(0, 255, size=(12, 16, 3)).astype(np.uint8)
+        image = Image.fromarray(coarse, "RGB")
+    out = io.BytesIO()
+    image.resize(size, Image.Resampling.LANCZOS).save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+def interleaved(tasks: dict[str, Callable[[], object]], repeat: int) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {name: [] for name in tasks}
+    for task in tasks.values():
+        task()  # warm caches
+    for _ in range(repeat):
+        for name, task in tasks.items():
+            start = time.perf_counter()
+            task()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=200)
+    args = parser.parse_args()
+    results = []
+    for size in ((1600, 1200), (800, 600)):
+        data = photo(size)
+        times = interleaved(
+            {
+                "full Pillow decode (baseline)": lambda data=data: Image.open(
+                    io.BytesIO(data)
+                ).load(),
+                "canonical_grey (draft decode, trim)": lambda data=data: canonical_grey(data),
+                f"{DEFAULT_HASH_TYPE.name} compute": lambda data=data: DEFAULT_HASH_TYPE.compute(
+                    data
+                ),
+            },
+            args.repeat,
+        )
+        print(
+            f"\n{size[0]}×{size[1]} JPEG q85, {len(data) // 1024} KiB,"
+            f" {args.repeat} interleaved runs"
+        )
+        print(f"{'':40}{'min ms':>10}{'median ms':>12}{'ratio':>8}")
+        baseline = statistics.median(times["full Pillow decode (baseline)"])
+        for name, values in times.items():
+            median = statistics.median(values)
+            ratio = median / baseline
+            print(f"{name:40}{min(values) * 1e3:>10.2f}{median * 1e3:>12.2f}{ratio:>8.2f}")
+        results.append(DEFAULT_HASH_TYPE.compute(data))
+    large, small = results
+    print(
+        "\n1600×1200 vs 800×600 copy: primary hashes"
+        f" {DEFAULT_HASH_TYPE.distance(large.primary, small.primary)}"
+        f" bits apart, fingerprint distance {DEFAULT_HASH_TYPE.fingerprint_distance(large, small)}"
+        f" (threshold {DEFAULT_HASH_TYPE.threshold})"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
