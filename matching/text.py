@@ -1,13 +1,27 @@
-"""Text normalisation shared by every matcher, so offsets and forms agree everywhere.
+"""Text normalisation and spelling helpers shared by every matcher, so forms and offsets agree.
 
 `normalise` folds case, compatibility forms (full-width letters, ligatures) and accents while
 keeping a one-to-one map back to the original offsets: a match found in the folded text is
 reported at the characters the reporter actually wrote.
+
+The spelling helpers read words the way sellers write them to get past keyword filters:
+`lookalike_readings` replaces digits, symbols and letters of another script that imitate a
+letter ("1v0ry", "p@ngolin", "ivοry" with a Greek omicron); `osa_distance` and `deletions`
+measure and index misspellings. They only propose readings: deciding whether a reading is a
+word worth matching is the caller's business (the species matcher accepts a reading only when
+it is a word of its lexicon).
+
+Nothing here may do I/O, and nothing here may change a character's position: every function
+either keeps the map to the original text or works on single words.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
+import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -25,6 +39,7 @@ class Folded:
         return self.origin[start], self.origin[end - 1] + 1
 
 
+@functools.lru_cache(maxsize=65536)  # a text uses a few hundred distinct characters at most
 def fold_char(char: str) -> str:
     """One character folded for matching: NFKC, case-folded, combining marks removed."""
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", char).casefold())
@@ -32,19 +47,226 @@ def fold_char(char: str) -> str:
     return unicodedata.normalize("NFC", kept)
 
 
+_ASCII_WHITESPACE = str.maketrans({char: " " for char in "\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"})
+
+
 def normalise(text: str) -> Folded:
     """Fold `text` for matching, keeping where each folded character came from."""
-    out: list[str] = []
-    origin: list[int] = []
-    for index, char in enumerate(text):
-        # Whitespace of any kind becomes one space; a lone combining mark folds to nothing
-        # and is dropped, so decomposed "Ha\u0300 No\u0323i" folds like composed "Hà Nội".
+    if text.isascii():
+        # The same result as the general path, which folds ASCII to lower case one for one.
+        return Folded(text.lower().translate(_ASCII_WHITESPACE), tuple(range(len(text))))
+    # Each distinct character is folded once; the text is then translated in one pass.
+    # Whitespace of any kind becomes one space; a lone combining mark folds to nothing and
+    # is dropped, so decomposed "Ha\u0300 No\u0323i" folds like composed "Hà Nội".
+    table: dict[int, str] = {}
+    uneven: list[str] = []  # characters that fold to more or fewer than one ("ß" to "ss")
+    for char in set(text):
         folded = " " if char.isspace() else fold_char(char)
-        out.append(folded)
-        origin.extend([index] * len(folded))
-    return Folded("".join(out), tuple(origin))
+        if folded != char:
+            table[ord(char)] = folded
+            if len(folded) != 1:
+                uneven.append(char)
+    if not uneven:
+        return Folded(text.translate(table), tuple(range(len(text))))
+    origin: list[int] = []
+    done = 0
+    for found in re.finditer("|".join(map(re.escape, uneven)), text):
+        index = found.start()
+        origin.extend(range(done, index))
+        origin.extend([index] * len(table[ord(text[index])]))
+        done = index + 1
+    origin.extend(range(done, len(text)))
+    return Folded(text.translate(table), tuple(origin))
 
 
 def fold(text: str) -> str:
     """Folded form of `text` alone, for building lexicon keys."""
     return normalise(text).text
+
+
+@functools.lru_cache(maxsize=8192)
+def is_invisible(char: str) -> bool:
+    """A format character with no glyph (zero-width space, soft hyphen, joiners, BOM).
+
+    Sellers put them inside words ("iv\u200bory") so that a keyword filter misses the word
+    while a reader sees it whole; the matcher reads through them.
+    """
+    return unicodedata.category(char) == "Cf"
+
+
+# What a folded character may stand for in a Latin-script word. Several letters where the
+# look-alike is ambiguous ("1" is an "i" in "1vory" and an "l" in "e1ephant"); the first is
+# the most common reading. Letters of other scripts are listed by their folded (lower-case)
+# form, which is what the matcher sees, with the letter their capital or small form imitates.
+LATIN_LOOKALIKES: Mapping[str, str] = {
+    # digits and symbols ("leetspeak")
+    "0": "o",
+    "1": "il",
+    "2": "z",
+    "3": "e",
+    "4": "a",
+    "5": "s",
+    "6": "gb",
+    "7": "t",
+    "8": "b",
+    "9": "g",
+    "@": "a",
+    "$": "s",
+    "€": "e",
+    "!": "il",
+    "|": "li",
+    # Cyrillic
+    "а": "a",
+    "в": "b",
+    "е": "e",
+    "ѐ": "e",
+    "ё": "e",
+    "к": "k",
+    "м": "m",
+    "н": "h",
+    "о": "o",
+    "р": "p",
+    "с": "c",
+    "т": "t",
+    "у": "y",
+    "х": "x",
+    "ь": "b",
+    "і": "i",
+    "ї": "i",
+    "ј": "j",
+    "ѕ": "s",
+    "ԁ": "d",
+    "һ": "h",
+    "ԛ": "q",
+    "ԝ": "w",
+    "ѵ": "v",
+    "ӏ": "l",
+    # Greek
+    "α": "a",
+    "β": "b",
+    "ε": "e",
+    "η": "nh",
+    "ι": "i",
+    "κ": "k",
+    "μ": "um",
+    "ν": "vn",
+    "ο": "o",
+    "ρ": "p",
+    "τ": "t",
+    "υ": "uy",
+    "χ": "x",
+    "ζ": "z",
+    "ω": "w",
+    # Latin letters that folding leaves alone
+    "ı": "i",
+    "ł": "l",
+    "ø": "o",
+    "đ": "d",
+    "ħ": "h",
+}
+# What a character may stand for in a Cyrillic word ("нoсорог" with a Latin "o").
+CYRILLIC_LOOKALIKES: Mapping[str, str] = {
+    "a": "а",
+    "b": "в",
+    "c": "с",
+    "e": "е",
+    "h": "н",
+    "k": "к",
+    "m": "м",
+    "o": "о",
+    "p": "р",
+    "t": "т",
+    "x": "х",
+    "y": "у",
+    "0": "о",
+    "3": "з",
+}
+LOOKALIKE_READINGS_MAX = 16  # readings tried per word: 4 ambiguous characters' worth; more
+#                              ambiguity than that is noise, not a word written to be read
+
+
+def _is_latin_letter(char: str) -> bool:
+    return "a" <= char <= "z"
+
+
+def _is_cyrillic_letter(char: str) -> bool:
+    return "\u0400" <= char <= "\u04ff"
+
+
+def lookalike_readings(word: str) -> list[str]:
+    """Readings of folded `word` with its look-alike characters replaced, most likely first.
+
+    A word is read as Latin when it holds at least two Latin letters and some character that
+    imitates one (a digit, a symbol, a Cyrillic or Greek letter), and as Cyrillic when it holds
+    at least two Cyrillic letters and some Latin look-alike. A word in one script alone, a
+    number ("500", "18k" has one letter) or a word with nothing to replace has no reading.
+    """
+    latin = sum(map(_is_latin_letter, word))
+    cyrillic = sum(map(_is_cyrillic_letter, word))
+    if latin >= 2 and latin < len(word):
+        table, keep = LATIN_LOOKALIKES, _is_latin_letter
+    elif cyrillic >= 2 and cyrillic < len(word):
+        table, keep = CYRILLIC_LOOKALIKES, _is_cyrillic_letter
+    else:
+        return []
+    options: list[str] = []
+    for char in word:
+        if keep(char):
+            options.append(char)
+        elif char in table:
+            options.append(table[char])
+        else:
+            return []  # a character that imitates nothing: not a disguised word
+    readings: list[str] = []
+    # Ambiguous characters beyond the budget keep their first reading only.
+    budget = LOOKALIKE_READINGS_MAX
+    trimmed: list[str] = []
+    for choice in options:
+        if len(choice) > 1 and budget >= len(choice):
+            budget //= len(choice)
+            trimmed.append(choice)
+        else:
+            trimmed.append(choice[0])
+    for letters in itertools.product(*trimmed):
+        reading = "".join(letters)
+        if reading != word:
+            readings.append(reading)
+    return readings
+
+
+def osa_distance(a: str, b: str, limit: int) -> int:
+    """Damerau-Levenshtein distance (optimal string alignment) of `a` and `b`, capped.
+
+    Insertions, deletions, substitutions and swaps of two adjacent characters each count one.
+    Returns `limit + 1` as soon as the distance is known to exceed `limit`.
+    """
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous_previous: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                value = min(value, previous_previous[j - 2] + 1)
+            current[j] = value
+        if min(current) > limit:
+            return limit + 1
+        previous_previous, previous = previous, current
+    return min(previous[-1], limit + 1)
+
+
+def deletions(word: str, depth: int) -> set[str]:
+    """`word` and every string made by deleting up to `depth` of its characters but the first.
+
+    The first character stays: a misspelling keeps its first letter (see the matcher's
+    misspelling rule), and keeping it makes the index smaller.
+    """
+    found = {word}
+    frontier = {word}
+    for _ in range(depth):
+        frontier = {item[:i] + item[i + 1 :] for item in frontier for i in range(1, len(item))}
+        found |= frontier
+    return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from importlib import resources
@@ -33,6 +34,44 @@ OPTIONAL_KEYS = {"annotation", "trade_terms", "code_words", "names_omitted", "no
 # Languages every animal species entry carries, unless `names_omitted` says why not.
 ANIMAL_SPECIES_LANGUAGES = {"en", "fr", "es", "pt", "de", "zh", "vi"}
 LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Z][a-z]{3})?$")
+# The languages online wildlife trade is conducted in; zh is Simplified (and forms common to
+# both scripts), zh-Hant the Traditional forms that differ, hi-Latn romanised Hindi.
+LANGUAGES = {
+    "en", "fr", "es", "pt", "de", "it", "nl", "ru", "ar", "hi", "hi-Latn", "sw",
+    "zh", "zh-Hant", "ja", "ko", "vi", "th", "id", "ms",
+}  # fmt: skip
+# Honest floors: how many entries carry names or trade terms in each language (a little
+# below the counts of curated-2026.11.1, so that a careless deletion shows).
+MIN_ENTRIES_PER_LANGUAGE = {
+    "en": 140, "fr": 120, "es": 120, "pt": 110, "de": 130, "it": 90, "nl": 95, "ru": 85,
+    "ar": 40, "hi": 28, "sw": 14, "zh": 135, "zh-Hant": 105, "ja": 110, "ko": 75, "vi": 70,
+    "th": 55, "id": 60, "ms": 18,
+}  # fmt: skip
+# Unicode character-name prefixes a letter or mark of a term may have, per language.
+SCRIPTS = {
+    "zh": ("CJK",),
+    "zh-Hant": ("CJK",),
+    "ja": ("CJK", "HIRAGANA", "KATAKANA", "IDEOGRAPHIC"),
+    "ko": ("HANGUL",),
+    "th": ("THAI",),
+    "ar": ("ARABIC",),
+    "hi": ("DEVANAGARI",),
+    "ru": ("CYRILLIC",),
+}
+LATIN = ("LATIN",)
+# Inflected forms the matcher cannot derive (it only adds -s/-es), listed on purpose.
+INFLECTED_FORMS = [
+    ("Elephantidae", "ru", ["слоновая кость", "слоновую кость", "из слоновой кости"]),
+    ("Manidae", "ru", ["чешуя панголина", "чешуи панголина", "чешую панголина"]),
+    ("Rhinocerotidae", "ru", ["рог носорога", "рога носорога"]),
+    ("Panthera tigris", "ru", ["тигр", "тигра", "шкура тигра", "шкуру тигра"]),
+    ("Acipenseriformes", "ru", ["чёрная икра", "черной икры", "черную икру"]),
+    ("Elephantidae", "de", ["Stoßzahn", "Stoßzähne", "Elfenbeinschnitzerei"]),
+    ("Manidae", "de", ["Schuppentier", "Schuppentiere", "Pangolinschuppen"]),
+    ("Rhinocerotidae", "de", ["Nashorn", "Nashörner"]),
+    ("Elephantidae", "nl", ["ivoor", "ivoren", "olifant", "olifanten"]),
+    ("Elephantidae", "it", ["avorio", "avori"]),
+]
 
 
 def ids(entry: Mapping[str, Any]) -> str:
@@ -56,7 +95,7 @@ def keys_of(entry: Mapping[str, Any]) -> set[str]:
 def test_top_level() -> None:
     assert re.fullmatch(r"curated-\d{4}\.\d{1,2}\.\d+", LEXICON["version"])
     assert LEXICON["source"].strip()
-    assert 40 <= len(TAXA) <= 100
+    assert 40 <= len(TAXA) <= 300
 
 
 @pytest.mark.parametrize("entry", TAXA, ids=ids)
@@ -80,7 +119,12 @@ def test_entry_taxonomy_is_consistent(entry: dict[str, Any]) -> None:
         assert taxon in entry["scientific"]
     else:
         assert re.fullmatch(r"[A-Z][a-z]+", taxon)
-        assert taxon in entry["scientific"] or f"{taxon} spp." in entry["scientific"]
+        # A genus listed only in part (Corallium) names its listed species instead.
+        assert (
+            taxon in entry["scientific"]
+            or f"{taxon} spp." in entry["scientific"]
+            or (rank == "GENUS" and all(n.startswith(f"{taxon} ") for n in entry["scientific"][:1]))
+        )
     if rank == "FAMILY":
         assert entry["family"] == taxon
     if rank == "ORDER":
@@ -123,12 +167,34 @@ def test_taxa_are_unique() -> None:
     assert len(names) == len(set(names))
 
 
+def is_higher_taxon(higher: Mapping[str, Any], lower: Mapping[str, Any]) -> bool:
+    """Whether `higher` is the genus, family, order or class of `lower`."""
+    name = higher["taxon"]
+    return name != lower["taxon"] and (
+        name in (lower["family"], lower["order"], lower["class"])
+        or str(lower["taxon"]).startswith(f"{name} ")
+    )
+
+
 def test_no_term_points_at_two_taxa() -> None:
+    # One term, one taxon: the matcher would report both on the same words. A term may be
+    # shared only by a taxon and one of its higher taxa, or where an entry's note says why.
+    by_name = {entry["taxon"]: entry for entry in TAXA}
     owners: dict[str, set[str]] = defaultdict(set)
     for entry in TAXA:
         for key in keys_of(entry):
             owners[key].add(entry["taxon"])
-    assert {key: owner for key, owner in owners.items() if len(owner) > 1} == {}
+    unexplained = {}
+    for key, names in owners.items():
+        entries = [by_name[name] for name in sorted(names)]
+        for i, first in enumerate(entries):
+            for second in entries[i + 1 :]:
+                if is_higher_taxon(first, second) or is_higher_taxon(second, first):
+                    continue
+                if any(key in term_key(entry.get("note", "")) for entry in (first, second)):
+                    continue
+                unexplained[key] = sorted(names)
+    assert unexplained == {}
 
 
 def test_languages_covered() -> None:
@@ -164,3 +230,89 @@ def test_negative_contexts_cover_a_term_of_their_taxa(group: dict[str, Any]) -> 
         assert any(key in phrase_key for key in keys), (
             f"{phrase!r} contains no term of {group['taxa']}"
         )
+
+
+def term_languages(entry: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """(language, term) pairs of every term field of an entry, taxon or not-listed."""
+    for field in ("names", "trade_terms", "code_words"):
+        yield from terms(entry.get(field))
+
+
+@pytest.mark.parametrize("entry", TAXA + LEXICON["not_listed"], ids=ids)
+def test_languages_are_known(entry: dict[str, Any]) -> None:
+    used = {language for language, _ in term_languages(entry)}
+    assert used <= LANGUAGES, used - LANGUAGES
+    assert set(entry.get("names_omitted", {})) <= LANGUAGES | {"*"}
+
+
+@pytest.mark.parametrize(("language", "minimum"), sorted(MIN_ENTRIES_PER_LANGUAGE.items()))
+def test_each_language_names_enough_taxa(language: str, minimum: int) -> None:
+    covered = [
+        entry["taxon"]
+        for entry in TAXA
+        if entry["names"].get(language) or (entry.get("trade_terms") or {}).get(language)
+    ]
+    assert len(covered) >= minimum, f"{language}: {len(covered)} entries"
+
+
+@pytest.mark.parametrize("language", sorted(MIN_ENTRIES_PER_LANGUAGE.keys() - {"zh-Hant", "ms"}))
+def test_flagship_products_have_trade_terms(language: str) -> None:
+    # Ivory, pangolin scales, rhino horn and shark fin in every trade language (zh-Hant and
+    # ms only where their forms differ from zh and id).
+    for taxon in ("Elephantidae", "Manidae", "Rhinocerotidae", "Carcharhinidae"):
+        entry = next(entry for entry in TAXA if entry["taxon"] == taxon)
+        assert (entry.get("trade_terms") or {}).get(language), f"{taxon}: no {language} term"
+
+
+def script_of(char: str, allowed: tuple[str, ...]) -> bool:
+    return unicodedata.name(char, "").startswith(allowed)
+
+
+@pytest.mark.parametrize("entry", TAXA + LEXICON["not_listed"], ids=ids)
+def test_terms_are_written_in_the_script_of_their_language(entry: dict[str, Any]) -> None:
+    for language, term in term_languages(entry):
+        allowed = SCRIPTS.get(language, LATIN)
+        letters = [c for c in term if unicodedata.category(c)[0] in "LM"]
+        assert letters, f"{language}: {term!r} has no letters"
+        wrong = [c for c in letters if not script_of(c, allowed)]
+        assert not wrong, f"{language}: {term!r} has {wrong} outside {allowed}"
+
+
+@pytest.mark.parametrize("entry", TAXA + LEXICON["not_listed"], ids=ids)
+def test_traditional_chinese_lists_only_forms_that_differ(entry: dict[str, Any]) -> None:
+    simplified = {term_key(term) for language, term in term_languages(entry) if language == "zh"}
+    traditional = {
+        term_key(term) for language, term in term_languages(entry) if language == "zh-Hant"
+    }
+    assert not simplified & traditional, simplified & traditional
+
+
+def test_not_listed_names_never_sit_inside_a_term_they_suppress() -> None:
+    # A not-listed name inside a listed term of a taxon it suppresses would cancel that
+    # term wherever it appears ("aruanã" inside "aruanã-asiático").
+    by_name = {entry["taxon"]: entry for entry in TAXA}
+    for entry in LEXICON["not_listed"]:
+        names = [term_key(name) for name in entry.get("scientific", [])]
+        names += [term_key(name) for _, name in terms(entry["names"])]
+        for taxon in entry["suppresses"]:
+            for key in keys_of(by_name[taxon]):
+                inside = [name for name in names if name in key and name != key]
+                assert not inside, f"{entry['taxon']}: {inside} inside {taxon}'s {key!r}"
+
+
+@pytest.mark.parametrize(("taxon", "language", "forms"), INFLECTED_FORMS)
+def test_inflected_forms_are_listed(taxon: str, language: str, forms: list[str]) -> None:
+    entry = next(entry for entry in TAXA if entry["taxon"] == taxon)
+    keys = {term_key(term) for lang, term in term_languages(entry) if lang == language}
+    missing = [form for form in forms if term_key(form) not in keys]
+    assert not missing
+
+
+def test_confidence_below_flagging_is_explained() -> None:
+    # A term kept below the flagging threshold (0.5) says why in its note.
+    for entry in TAXA:
+        for field in ("names", "trade_terms"):
+            for items in (entry.get(field) or {}).values():
+                for item in items:
+                    if isinstance(item, dict) and item["confidence"] < 0.5:
+                        assert item.get("note", "").strip(), (entry["taxon"], item["term"])

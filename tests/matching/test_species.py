@@ -74,7 +74,9 @@ def tiny(tmp_path: Path, **extra: object) -> SpeciesMatcher:
         ("Ｍａｎｉｓ ｊａｖａｎｉｃａ, 2 kg", "Manis javanica", "Ｍａｎｉｓ ｊａｖａｎｉｃａ"),
         ("Große Straße 5 – echtes Elfenbein", "Elephantidae", "Elfenbein"),
         ("Maße: 3 cm. Breitmaulnashorn", "Ceratotherium simum", "Breitmaulnashorn"),
-        ("Vends ÉLÉPHANT D’AFRIQUE sculpté", "Loxodonta africana", "ÉLÉPHANT D’AFRIQUE"),
+        # Was "... sculpté": a carved elephant is a likeness, which the context rules now
+        # overrule (figurine word "sculpté"); a mounted one is a specimen.
+        ("Vends ÉLÉPHANT D’AFRIQUE naturalisé", "Loxodonta africana", "ÉLÉPHANT D’AFRIQUE"),
         ("ﬁne old ﬁgure, PANGOLIN   SCALES", "Manidae", "PANGOLIN   SCALES"),
         ("Ａｆｒｉｃａｎ-ｇｒｅｙ", "Psittacus erithacus", "Ａｆｒｉｃａｎ-ｇｒｅｙ"),
     ],
@@ -350,6 +352,28 @@ def test_to_dict_has_exactly_the_contract_keys(matcher: SpeciesMatcher) -> None:
     assert data["class"] == "Mammalia"
     assert data["appendix"] == "I"
     assert json.loads(json.dumps(data)) == data
+
+
+def test_to_dict_adds_the_note_only_when_there_is_one(matcher: SpeciesMatcher) -> None:
+    [plain] = matcher.find("pangolin")
+    [read] = matcher.find("p@ngolin")
+    assert plain.note is None and "note" not in plain.to_dict()
+    assert read.note is not None
+    assert list(read.to_dict()) == [*plain.to_dict(), "note"]
+    assert read.to_dict()["note"] == read.note
+
+
+def test_find_is_what_assess_keeps(matcher: SpeciesMatcher) -> None:
+    text = "Ivory silk blouse. Also a carved ivory netsuke and 1v0ry chopsticks"
+    assessment = matcher.assess(text)
+    assert matcher.find(text) == assessment.matches
+    assert [m.term for m in assessment.matches] == ["carved ivory", "netsuke", "1v0ry"]
+    assert [o.match.term for o in assessment.overruled] == ["Ivory"]
+
+
+def test_the_context_rules_have_a_version(matcher: SpeciesMatcher) -> None:
+    raw = json.loads(resources.files("matching").joinpath("data/contexts.json").read_bytes())
+    assert re.fullmatch(re.escape(raw["version"]) + r"\+[0-9a-f]{8}", matcher.contexts_version)
 
 
 def test_matches_are_frozen(matcher: SpeciesMatcher) -> None:

@@ -1,0 +1,613 @@
+"""The context layer: a term in the text that does not show a specimen on offer is overruled,
+with its reason; negations, affirmations and real offers in the same words keep the match."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from importlib import resources
+from typing import Any
+
+import pytest
+
+from matching.species import (
+    Assessment,
+    Overruled,
+    SpeciesMatcher,
+    default_matcher,
+    term_key,
+)
+
+CONTEXTS: dict[str, Any] = json.loads(
+    resources.files("matching").joinpath("data/contexts.json").read_text(encoding="utf-8")
+)
+LANGUAGES = {"en", "fr", "es", "pt", "de", "it", "nl", "zh", "ja", "ru", "id", "vi"}
+# The rules every language must have cues for: they decide most everyday listings.
+MAIN_RULES = {
+    "colour",
+    "clothing",
+    "fabric",
+    "print",
+    "plush",
+    "toy",
+    "figurine",
+    "material",
+    "shape",
+    "media",
+    "replica",
+    "imitation",
+    "supplies",
+}
+
+
+def taxon(name: str, rank: str, appendix: str, **terms: Any) -> dict[str, Any]:
+    genus = name.split(" ")[0]
+    return {
+        "taxon": name,
+        "rank": rank,
+        "family": {"Panthera": "Felidae", "Puma": "Felidae", "Saiga": "Bovidae"}.get(genus, name),
+        "order": "Crocodylia" if name == "Crocodylia" else None,
+        "class": None,
+        "appendix": appendix,
+        "scientific": [name],
+        **terms,
+    }
+
+
+# Terms in the twelve languages, in a lexicon of the tests' own, so that the rules are tested
+# apart from what the curated lexicon holds at any time.
+LEXICON: dict[str, Any] = {
+    "version": "context-test-1",
+    "taxa": [
+        taxon(
+            "Elephantidae",
+            "FAMILY",
+            "I/II",
+            names={
+                "en": ["elephant"],
+                "fr": ["éléphant"],
+                "es": ["elefante"],
+                "pt": ["elefante"],
+                "de": ["Elefant"],
+                "it": ["elefante"],
+                "nl": ["olifant"],
+                "zh": ["大象"],
+                "ja": ["ゾウ"],
+                "ru": ["слон"],
+                "id": ["gajah"],
+                "vi": ["con voi"],
+            },
+            trade_terms={
+                "en": ["ivory", "elephant ivory", "ivory carving", "carved ivory"],
+                "fr": ["ivoire"],
+                "es": ["marfil"],
+                "pt": ["marfim"],
+                "de": ["Elfenbein"],
+                "it": ["avorio"],
+                "nl": ["ivoor"],
+                "zh": ["象牙"],
+                "ja": ["象牙"],
+                "ru": ["слоновая кость"],
+                "id": ["gading gajah"],
+                "vi": ["ngà voi"],
+            },
+            code_words={"en": ["white plastic"]},
+        ),
+        taxon(
+            "Panthera tigris",
+            "SPECIES",
+            "I",
+            names={
+                "en": ["tiger"],
+                "fr": ["tigre"],
+                "es": ["tigre"],
+                "pt": ["tigre"],
+                "de": ["Tiger"],
+                "it": ["tigre"],
+                "nl": ["tijger"],
+                "zh": ["老虎"],
+                "ja": ["トラ"],
+                "ru": ["тигр"],
+                "id": ["harimau"],
+                "vi": ["con hổ"],
+            },
+            trade_terms={"en": ["tiger skin", "tiger claw", "tiger bone"]},
+        ),
+        taxon(
+            "Panthera pardus",
+            "SPECIES",
+            "I",
+            names={
+                "en": ["leopard"],
+                "fr": ["léopard"],
+                "es": ["leopardo"],
+                "pt": ["leopardo"],
+                "de": ["Leopard"],
+                "it": ["leopardo"],
+                "nl": ["luipaard"],
+                "zh": ["豹子"],
+                "ja": ["ヒョウ"],
+                "ru": ["леопард"],
+                "id": ["macan tutul"],
+                "vi": ["báo hoa mai"],
+            },
+            trade_terms={"en": ["leopard skin"]},
+        ),
+        taxon(
+            "Crocodylia",
+            "ORDER",
+            "I/II",
+            names={
+                "en": ["crocodile"],
+                "fr": ["crocodile"],
+                "es": ["cocodrilo"],
+                "pt": ["crocodilo"],
+                "de": ["Krokodil"],
+                "it": ["coccodrillo"],
+                "nl": ["krokodil"],
+                "zh": ["鳄鱼"],
+                "ja": ["ワニ"],
+                "ru": ["крокодил"],
+                "id": ["buaya"],
+                "vi": ["cá sấu"],
+            },
+            trade_terms={
+                "en": ["crocodile leather"],
+                "fr": ["cuir de crocodile"],
+                "es": ["piel de cocodrilo"],
+                "pt": ["couro de crocodilo"],
+                "de": ["Krokodilleder"],
+                "it": ["pelle di coccodrillo"],
+                "nl": ["krokodillenleer"],
+                "zh": ["鳄鱼皮"],
+                "ru": ["кожа крокодила"],
+                "id": ["kulit buaya"],
+                "vi": ["da cá sấu"],
+            },
+        ),
+        taxon("Python regius", "SPECIES", "II", names={"en": ["python", "ball python"]}),
+        taxon("Panthera onca", "SPECIES", "I", names={"en": ["jaguar"]}),
+        taxon("Puma concolor", "SPECIES", "II", names={"en": ["puma", "cougar"]}),
+        taxon("Saiga tatarica", "SPECIES", "II", names={"en": ["saiga"]}),
+        taxon(
+            "Psittacus erithacus",
+            "SPECIES",
+            "I",
+            names={
+                "en": ["grey parrot", "parrot"],
+                "fr": ["perroquet"],
+                "es": ["loro"],
+                "de": ["Papagei", "Papageien"],
+            },
+        ),
+    ],
+    "not_listed": [
+        {
+            "taxon": "Nymphicus hollandicus",
+            "suppresses": ["Psittacus erithacus"],
+            "names": {"en": ["cockatiel"]},
+        }
+    ],
+    "negative_contexts": [
+        {
+            "taxa": ["Panthera tigris"],
+            "reason": "gems named after tigers",
+            "phrases": {"en": ["tiger eye"]},
+        }
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def matcher() -> SpeciesMatcher:
+    return SpeciesMatcher(LEXICON, LEXICON["version"])
+
+
+def overruled(matcher: SpeciesMatcher, text: str) -> list[Overruled]:
+    """What `text` names and the context overrules, checked to have left nothing standing."""
+    assessment = matcher.assess(text)
+    assert assessment.matches == [], [m.term for m in assessment.matches]
+    assert assessment.overruled
+    for item in assessment.overruled:
+        assert text[item.match.start : item.match.end] == item.match.term
+    return assessment.overruled
+
+
+def kept(matcher: SpeciesMatcher, text: str) -> list[str]:
+    return [match.term for match in matcher.find(text)]
+
+
+# -- each category, in the languages -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "rule", "cue"),
+    [
+        # ivory as a colour
+        ("Colour: ivory, size 10", "colour", "Colour"),
+        ("Chemisier couleur ivoire", "colour", "couleur"),
+        ("blusa color marfil", "colour", "color"),
+        ("Farbe: Elfenbein", "colour", "Farbe"),
+        ("avorio bianco", "colour", "bianco"),
+        ("оттенок: слоновая кость", "colour", "оттенок"),
+        ("象牙 カラー", "colour", "カラー"),
+        ("gading gajah warna putih", "colour", "warna"),
+        ("ngà voi màu trắng", "colour", "màu trắng"),
+        # ... of a garment, even past a comma or an "and"
+        ("Ivory and gold dress", "clothing", "dress"),
+        ("Blouse, ivory, size S", "clothing", "Blouse"),
+        ("Robe de mariée ivoire, taille 38", "clothing", "mariée"),
+        ("Vestido de novia marfil", "clothing", "novia"),
+        ("Vestido de noiva marfim", "clothing", "noiva"),
+        ("Brautkleid Elfenbein, Größe 36", "clothing", "Brautkleid"),
+        ("Abito da sposa avorio", "clothing", "sposa"),
+        ("Trouwjurk ivoor, maat 38", "clothing", "Trouwjurk"),
+        ("象牙 连衣裙", "clothing", "连衣裙"),
+        ("象牙 ドレス", "clothing", "ドレス"),
+        ("платье, слоновая кость", "clothing", "платье"),
+        ("gaun pengantin gading gajah", "clothing", "pengantin"),
+        ("váy cưới ngà voi", "clothing", "váy cưới"),
+        # ... of a fabric, a paper, a paint
+        ("ivory cotton yarn", "fabric", "cotton"),
+        ("papier ivoire 120 g", "fabric", "papier"),
+        ("Tapete Elfenbein", "fabric", "Tapete"),
+        # prints and patterns
+        ("leopard print leggings", "print", "print"),
+        ("crocodile embossed bag", "print", "embossed"),
+        ("imprimé léopard", "print-before", "imprimé"),
+        ("estampado de leopardo", "print-before", "estampado de"),
+        ("estampa de leopardo", "print-before", "estampa de"),
+        ("Schal mit Leopardenmuster", "print", "muster"),
+        ("stampa leopardo", "print-before", "stampa"),
+        ("luipaard print jurk", "print", "print"),
+        ("豹子印花", "print", "印花"),
+        ("ヒョウ プリント", "print", "プリント"),
+        ("леопард принт", "print", "принт"),
+        ("motif macan tutul", "print-before", "motif"),
+        ("họa tiết báo hoa mai", "print-before", "họa tiết"),
+        # toys
+        ("Tiger plush toy, 30 cm", "plush", "plush"),
+        ("tigre en peluche", "plush", "peluche"),
+        ("tigre de peluche", "plush", "peluche"),
+        ("tigre de pelúcia", "plush", "pelúcia"),
+        ("Kuscheltier Tiger", "plush", "Kuscheltier"),
+        ("Plüschelefant", "plush", "Plüsch"),
+        ("tigre di peluche", "plush", "peluche"),
+        ("knuffel tijger", "plush", "knuffel"),
+        ("老虎毛绒玩具", "plush", "毛绒"),
+        ("トラのぬいぐるみ", "plush", "ぬいぐるみ"),
+        ("плюшевый тигр", "plush", "плюшевый"),
+        ("boneka harimau", "plush", "boneka"),
+        ("thú bông con hổ", "plush", "thú bông"),
+        ("toy tiger for kids", "toy", "toy"),
+        ("Spielzeug Krokodil", "toy", "Spielzeug"),
+        ("鳄鱼玩具", "toy", "玩具"),
+        # likenesses: figurines and their materials
+        ("wooden elephant", "material", "wooden"),
+        ("éléphant en bois", "material", "en bois"),
+        ("elefante de madera", "material", "de madera"),
+        ("Holzelefant", "material", "Holz"),
+        ("elefante in legno", "material", "in legno"),
+        ("деревянный слон", "material", "деревянный"),
+        ("tượng gỗ con voi", "material", "tượng gỗ"),
+        ("elephant figurine", "figurine", "figurine"),
+        ("estatueta de elefante", "figurine", "estatueta"),
+        ("olifant beeldje", "figurine", "beeldje"),
+        ("大象摆件", "figurine", "摆件"),
+        ("ゾウの置物", "figurine", "置物"),
+        ("patung gajah", "figurine", "patung"),
+        # shapes
+        ("elephant-shaped vase", "shape", "shaped"),
+        ("in the shape of an elephant", "shape", "in the shape of"),
+        ("boîte en forme d'éléphant", "shape", "en forme d'"),
+        ("caja en forma de elefante", "shape", "en forma de"),
+        ("elefantenförmige Dose", "shape", "förmige"),
+        ("olifantvormig", "shape", "vormig"),
+        # pictures, books, shirts
+        ("tiger poster", "media", "poster"),
+        ("livre sur les tigres", "media", "livre"),
+        ("póster de tigre", "media", "póster"),
+        ("Tiger T-Shirt", "media", "T-Shirt"),
+        ("老虎海报", "media", "海报"),
+        ("постер тигр", "media", "постер"),
+        ("tranh vẽ con hổ", "media", "tranh vẽ"),
+        # replicas
+        ("tiger claw replica", "replica", "replica"),
+        ("fake crocodile leather bag", "replica", "fake"),
+        ("bolso de piel de cocodrilo sintética", "replica", "sintética"),
+        ("bolsa couro de crocodilo sintético", "replica", "sintético"),
+        ("Tasche aus Krokodilleder-Imitat", "replica", "Imitat"),
+        ("nep krokodillenleer", "replica", "nep"),
+        ("仿象牙筷子", "replica", "仿"),
+        ("象牙 レプリカ", "replica", "レプリカ"),
+        ("искусственная кожа крокодила", "replica", "искусственная"),
+        ("gading gajah palsu", "replica", "palsu"),
+        ("ngà voi hàng giả", "replica", "hàng giả"),
+        # materials that imitate
+        ("celluloid ivory brooch", "imitation", "celluloid"),
+        ("tagua ivory buttons", "imitation", "tagua"),
+        ("PU leather crocodile bag", "imitation", "PU leather"),
+        ("ivoire en celluloïd", "imitation", "celluloïd"),
+        ("marfil de resina", "imitation", "resina"),
+        ("Elfenbein aus Kunststoff", "imitation", "Kunststoff"),
+        ("avorio in resina", "imitation", "resina"),
+        ("象牙 塑料", "imitation", "塑料"),
+        ("слоновая кость пластик", "imitation", "пластик"),
+        ("ngà voi nhựa", "imitation", "nhựa"),
+        # what is sold for an animal
+        ("parrot cage", "supplies", "cage"),
+        ("cage for parrots", "supplies", "cage for"),
+        ("Papageienkäfig", "supplies", "käfig"),
+        ("jaula para loro", "supplies", "jaula para"),
+        # brands and products
+        ("python scripting tutorial", "software", "scripting"),
+        ("python and numpy training", "software", "numpy"),
+        ("Jaguar XJ6, V12 engine", "cars", "XJ6"),
+        ("Puma trainers size 42", "sportswear", "trainers"),
+        ("crocodile polo shirt, size M", "crocodile-brand", "polo"),
+        ("Saiga carbine, 10 rounds", "firearms", "carbine"),
+    ],
+)
+def test_each_category_is_overruled_with_its_reason(
+    matcher: SpeciesMatcher, text: str, rule: str, cue: str
+) -> None:
+    [item] = overruled(matcher, text)
+    assert item.rule == rule
+    label = next(r["label"] for r in CONTEXTS["cue_rules"] if r["id"] == rule)
+    side = "before" if text.index(cue) < item.match.start else "after"
+    assert item.reason == f"{label} '{cue}' {side} '{item.match.term}'"
+
+
+@pytest.mark.parametrize(
+    ("text", "rule", "phrase"),
+    [
+        ("Jaguar XF 2015, diesel", "phrase:brand-cars", "Jaguar XF"),
+        ("Monty Python DVD box", "phrase:brand-software", "Monty Python"),
+        ("Colt Python .357", "phrase:brand-firearms", "Colt Python"),
+        ("Tiger Balm, 30 g", "phrase:brand-consumer", "Tiger Balm"),
+        ("Python programming course", "phrase:brand-software", "Python programming"),
+        ("Tiger Woods signed cap", "phrase:names", "Tiger Woods"),
+        ("Leopard 2A6 1:35 model", "phrase:military-models", "Leopard 2A6"),
+        ("Elfenbeinfarbe Wandfarbe 2,5 l", "phrase:colour-names", "Elfenbeinfarbe"),
+        ("colore avorio", "phrase:colour-names", "colore avorio"),
+        ("Kunstelfenbein", "phrase:imitation-ivory", "Kunstelfenbein"),
+        ("Elefantenfuß Pflanze", "phrase:plants-named-after-animals", "Elefantenfuß"),
+    ],
+)
+def test_phrase_rules_overrule_what_they_cover(
+    matcher: SpeciesMatcher, text: str, rule: str, phrase: str
+) -> None:
+    items = overruled(matcher, text)
+    assert {item.rule for item in items} == {rule}
+    reason = next(r["reason"] for r in CONTEXTS["phrase_rules"] if f"phrase:{r['id']}" == rule)
+    assert items[0].reason == f"{reason}: '{phrase}'"
+
+
+def test_the_lexicons_negative_contexts_still_count(matcher: SpeciesMatcher) -> None:
+    [item] = overruled(matcher, "Tiger eye bracelet, 8 mm")
+    assert item.rule == "lexicon:negative_contexts[0]"
+    assert item.reason == "gems named after tigers: 'Tiger eye'"
+
+
+def test_a_name_cites_does_not_list_overrules_the_parrot_next_to_it(
+    matcher: SpeciesMatcher,
+) -> None:
+    [item] = overruled(matcher, "cockatiel parrot, hand reared")
+    assert (item.match.term, item.rule) == ("parrot", "lexicon:not_listed[0]")
+    assert item.reason == "'cockatiel' names Nymphicus hollandicus, which CITES does not list"
+
+
+def test_the_required_blouse_with_the_shipped_matcher() -> None:
+    assessment = default_matcher().assess("Ivory silk blouse, size S")
+    assert assessment.matches == []
+    [item] = assessment.overruled
+    assert (item.match.taxon, item.match.term) == ("Elephantidae", "Ivory")
+    assert item.reason and item.rule
+
+
+# -- negations keep the match --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "term"),
+    [
+        ("real ivory, not faux", "ivory"),
+        ("genuine elephant ivory carving, NOT plastic", "elephant ivory"),
+        ("ivory bangle, not made of plastic", "ivory"),
+        ("ce n'est pas du faux, ivoire", "ivoire"),
+        ("no es imitación, marfil", "marfil"),
+        ("kein Plastik, echtes Elfenbein", "Elfenbein"),
+        ("non è finto, avorio", "avorio"),
+        ("geen nep, ivoor", "ivoor"),
+        ("象牙手镯 非塑料", "象牙"),
+        ("プラスチックではない象牙", "象牙"),
+        ("не подделка, слоновая кость", "слоновая кость"),
+        ("bukan palsu, gading gajah", "gading gajah"),
+        ("không phải hàng giả, ngà voi", "ngà voi"),
+    ],
+)
+def test_a_negated_cue_does_not_overrule(matcher: SpeciesMatcher, text: str, term: str) -> None:
+    assert kept(matcher, text) == [term]
+
+
+@pytest.mark.parametrize(
+    ("text", "negation"),
+    [
+        ("NOT ivory – this is a resin copy", "not"),
+        ("kein Elfenbein", "kein"),
+        ("pas d'ivoire", "pas"),
+        ("no es marfil", "no"),  # one short word between
+        ("非象牙手镯", "非"),
+        ("не слоновая кость", "не"),
+    ],
+)
+def test_a_negated_term_is_overruled(matcher: SpeciesMatcher, text: str, negation: str) -> None:
+    [item] = overruled(matcher, text)
+    assert item.rule == "negation"
+    assert item.reason == f"negation '{negation}' before '{item.match.term}'"
+
+
+@pytest.mark.parametrize(
+    ("text", "terms"),
+    [
+        ("No reserve ivory carving", ["ivory carving"]),  # "reserve" is no short word
+        ("出售非洲象牙手镯", ["象牙"]),  # 非洲 is Africa, not a negation
+        ("Not only ivory but also bone", ["ivory"]),
+    ],
+)
+def test_what_is_no_denial(matcher: SpeciesMatcher, text: str, terms: list[str]) -> None:
+    assert kept(matcher, text) == terms
+
+
+def test_an_affirmed_match_is_not_overruled_by_a_replica_cue(matcher: SpeciesMatcher) -> None:
+    assert kept(matcher, "genuine tiger claw, replica stand included") == ["tiger claw"]
+    assert kept(matcher, "echtes Krokodilleder, Kunststoff Schnalle") == ["Krokodilleder"]
+    # An affirmation that is itself negated affirms nothing.
+    assert kept(matcher, "not real tiger claw, replica") == []
+
+
+# -- real offers in the same words -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "terms"),
+    [
+        ("ivory carving, genuine elephant ivory", ["ivory carving", "elephant ivory"]),
+        ("antique ivory carving with certificate", ["ivory carving"]),
+        ("leopard skin rug", ["leopard skin"]),
+        ("live python for sale", ["python"]),
+        ("Live grey parrot, hand tame, with cage and toys", ["grey parrot"]),
+        ("Tiger skin rug with printed certificate", ["Tiger skin"]),
+        ("carved ivory netsuke, silk cord", ["carved ivory"]),
+        ("Tiger skin for sale. Plush toys also available.", ["Tiger skin"]),
+        ("tiger bone figurine", ["tiger bone"]),  # made of the part itself
+        ("white plastic bangle", ["white plastic"]),  # a cue inside the term does not count
+        ("crocodile leather shoes", ["crocodile leather"]),  # shoes are clothing, not ivory
+        ("tiger programming", ["tiger"]),  # the software rule is for pythons and pandas
+    ],
+)
+def test_real_offers_are_kept(matcher: SpeciesMatcher, text: str, terms: list[str]) -> None:
+    assert kept(matcher, text) == terms
+
+
+def test_an_ivory_likeness_keeps_the_ivory(matcher: SpeciesMatcher) -> None:
+    # The figurine is a likeness of an elephant, made of a specimen of one.
+    assessment = matcher.assess("carved ivory elephant figurine")
+    assert [m.term for m in assessment.matches] == ["carved ivory"]
+    assert [(o.match.term, o.rule) for o in assessment.overruled] == [("elephant", "figurine")]
+
+
+def test_windows_end_where_their_rule_says(matcher: SpeciesMatcher) -> None:
+    assert kept(matcher, "tiger, healthy and strong, one plush blanket") == ["tiger"]  # far
+    assert kept(matcher, "tiger skin. Poster included") == ["tiger skin"]  # another sentence
+    assert kept(matcher, "grey parrot, toys") == ["grey parrot"]  # toys stop at a comma
+    assert [o.rule for o in overruled(matcher, "tiger, plush")] == ["plush"]  # plush does not
+
+
+# -- the result ------------------------------------------------------------------------------------
+
+
+def test_assessment_and_overruled_to_dict(matcher: SpeciesMatcher) -> None:
+    assessment = matcher.assess("Ivory and gold dress. Carved ivory")
+    assert isinstance(assessment, Assessment)
+    data = assessment.to_dict()
+    assert [m["term"] for m in data["matches"]] == ["Carved ivory"]
+    [item] = data["overruled"]
+    assert item["term"] == "Ivory" and item["rule"] == "clothing"
+    assert item["reason"] == "clothing word 'dress' after 'Ivory'"
+    assert list(item)[:11] == list(assessment.matches[0].to_dict())[:11]
+    assert json.loads(json.dumps(data)) == data
+
+
+def test_find_is_assess_matches(matcher: SpeciesMatcher) -> None:
+    text = "Tiger plush. Tiger skin. 1v0ry dress. Carved ivory"
+    assert matcher.find(text) == matcher.assess(text).matches
+
+
+# -- the data file ---------------------------------------------------------------------------------
+
+
+def test_contexts_top_level() -> None:
+    assert re.fullmatch(r"contexts-\d{4}\.\d{1,2}\.\d+", CONTEXTS["version"])
+    assert CONTEXTS["about"].strip()
+    ids = [rule["id"] for rule in CONTEXTS["cue_rules"] + CONTEXTS["phrase_rules"]]
+    assert len(ids) == len(set(ids))
+    assert {rule["id"] for rule in CONTEXTS["cue_rules"]} >= MAIN_RULES
+
+
+@pytest.mark.parametrize("rule", CONTEXTS["cue_rules"], ids=lambda rule: rule["id"])
+def test_cue_rule_shape(rule: dict[str, Any]) -> None:
+    assert rule["label"].strip()
+    assert rule["taxa"] == "any" or all(isinstance(name, str) for name in rule["taxa"])
+    assert rule["before"] is not None or rule["after"] is not None
+    for window in ("before", "after"):
+        assert rule[window] is None or 0 <= rule[window] <= 5
+    if rule["id"] in MAIN_RULES:
+        assert set(rule["cues"]) >= LANGUAGES, LANGUAGES - set(rule["cues"])
+    for language, cues in rule["cues"].items():
+        assert re.fullmatch(r"[a-z]{2,3}(-[A-Z][a-z]{3})?", language)
+        keys = [term_key(cue) for cue in cues]
+        assert all(keys), cues
+        assert len(keys) == len(set(keys)), [k for k in keys if keys.count(k) > 1]
+
+
+def test_vietnamese_cues_are_phrases() -> None:
+    # One Vietnamese syllable folds onto others ("giả", fake, onto "giá", price), so a cue
+    # is two syllables at least, but for these, whose folded forms name nothing else.
+    single = {"nhựa", "lego", "logo", "silicon", "xốp", "fake", "lacoste"}
+    for rule in CONTEXTS["cue_rules"]:
+        for cue in rule["cues"].get("vi", []):
+            assert " " in cue or cue in single, (rule["id"], cue)
+
+
+def test_phrase_rule_shape() -> None:
+    for rule in CONTEXTS["phrase_rules"]:
+        assert rule["reason"].strip()
+        assert all(term_key(p) for phrases in rule["phrases"].values() for p in phrases)
+
+
+def test_word_lists() -> None:
+    assert set(CONTEXTS["negation"]["before"]) == LANGUAGES
+    assert set(CONTEXTS["affirmations"]) == LANGUAGES
+    assert set(CONTEXTS["conjunctions"]) == LANGUAGES
+    assert set(CONTEXTS["parts"]) == LANGUAGES
+    for words in CONTEXTS["not_misspellings"].values():
+        assert all(re.fullmatch(r"[a-z]+", word) for word in words), words
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda c: c["cue_rules"].append(dict(c["cue_rules"][0])), "duplicate rule id"),
+        (lambda c: c["cue_rules"][0].update(before=None, after=None), "window is required"),
+        (lambda c: c["cue_rules"][0].update(after=99), "number of words"),
+        (lambda c: c["cue_rules"][0].update(kinds=["fossil"]), "kinds"),
+        (lambda c: c["phrase_rules"][0].update(reason=""), "reason"),
+        (lambda c: c["phrase_rules"][0].update(taxa="Elephantidae"), "taxa"),
+    ],
+)
+def test_invalid_contexts_are_refused(change: Any, message: str) -> None:
+    contexts = copy.deepcopy(CONTEXTS)
+    change(contexts)
+    with pytest.raises(ValueError, match=message):
+        SpeciesMatcher(LEXICON, "x", contexts=contexts)
+
+
+def test_other_contexts_replace_the_shipped_ones() -> None:
+    contexts = {
+        "version": "mine",
+        "cue_rules": [
+            {
+                "id": "stuffed",
+                "label": "stuffed-toy word",
+                "before": None,
+                "after": 1,
+                "cues": {"en": ["stuffy"]},
+            }
+        ],
+    }
+    own = SpeciesMatcher(LEXICON, "x", contexts=contexts)
+    assert own.contexts_version == "mine"
+    assert [o.rule for o in own.assess("tiger stuffy").overruled] == ["stuffed"]
+    assert [m.term for m in own.find("tiger plush")] == ["tiger"]  # the shipped rules are gone
