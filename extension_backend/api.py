@@ -136,4 +136,4 @@ async def post_analyze(request: web.Request) -> web.Response:
     fields = listing.model_dump()
     analysis = await request.app[keys.INTAKE].analyse(listing_facts(fields))
     body = AnalysisOut.model_validate({"id": fields.get("id"), **analysis.to_dict()})
-    return web.json_response(body.model_dump(mode="json", by_alias=True))
+    return web.json_response(body.model_dump(mode="json", by_alias=True, exclude_unset=True))

@@ -135,8 +135,14 @@ class SpeciesOut(BaseModel):
     start: int
     end: int
     confidence: float
+    note: str | None = Field(None, description="How an inexact mention was read, if it was.")
 
     model_config = ConfigDict(populate_by_name=True)
+
+
+class OverruledOut(SpeciesOut):
+    reason: str = Field(description="Why the context shows no specimen on offer.")
+    rule: str
 
 
 class SignalOut(BaseModel):
@@ -151,6 +157,9 @@ class AnalysisOut(BaseModel):
     flagged: bool = Field(description="Plausibly offers a specimen of a CITES-listed taxon.")
     priority: str = Field(description="critical (Appendix I) | high (II) | normal (III) | review")
     species: list[SpeciesOut]
+    overruled: list[OverruledOut] = Field(
+        default_factory=list, description="Mentions overruled by their context, with reasons."
+    )
     country: str | None
     country_reasons: list[SignalOut]
     units: list[str]

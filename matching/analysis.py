@@ -15,7 +15,7 @@ from matching.appendix import highest_appendix
 from matching.jurisdiction import RULES_VERSION, Jurisdiction, Signal, infer_jurisdiction, weigh
 from matching.listing import Listing
 from matching.routing import Route, UnitRule, route
-from matching.species import SpeciesMatch, SpeciesMatcher, default_matcher
+from matching.species import Overruled, SpeciesMatch, SpeciesMatcher, default_matcher
 from matching.urls import CanonicalURL, canonical_url
 
 #: Queue order: Appendix I is critical, II high, III normal; a listing with no confident
@@ -47,6 +47,7 @@ class Analysis:
     """What one listing appears to offer, where, and which units should see it."""
 
     species: tuple[SpeciesMatch, ...]
+    overruled: tuple[Overruled, ...]  # mentions the context showed are no specimen, and why
     appendix: str | None
     priority: str
     priority_rank: int
@@ -70,6 +71,7 @@ class Analysis:
             "flagged": self.flagged,
             "priority": self.priority,
             "species": [m.to_dict() for m in self.species],
+            "overruled": [o.to_dict() for o in self.overruled],
             "country": self.jurisdiction.country,
             "country_reasons": [s.to_dict() for s in self.jurisdiction.signals],
             "units": self.units,
@@ -87,12 +89,14 @@ def analyze(
     """Analyse `listing`. Raises `matching.urls.InvalidURL` for an unusable URL."""
     matcher = matcher or default_matcher()
     url = canonical_url(listing.url) if listing.url else None
-    species = tuple(matcher.find(listing.full_text))
+    assessment = matcher.assess(listing.full_text)
+    species = tuple(assessment.matches)
     appendix = highest_appendix(m.appendix for m in species if m.confidence >= PRIORITY_CONFIDENCE)
     priority, rank = priority_of(appendix)
     jurisdiction = infer_jurisdiction(listing)
     return Analysis(
         species=species,
+        overruled=tuple(assessment.overruled),
         appendix=appendix,
         priority=priority,
         priority_rank=rank,
