@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -11,11 +12,12 @@ from db.engine import create_engine, session_factory
 from extension_backend import api, cases_api, health, keys, openapi, pages
 from extension_backend.errors import error_middleware
 from extension_backend.evidence import EvidenceStore
+from extension_backend.images import ImageIndex
 from extension_backend.intake import Intake
 from extension_backend.ratelimit import RateLimiter
 from extension_backend.schemas import build_schemas
 from extension_backend.settings import Settings
-from matching.species import default_matcher
+from extension_backend.species_store import load_matcher
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
@@ -27,8 +29,13 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     app[keys.ENGINE] = engine
     app[keys.SESSIONS] = session_factory(engine)
     app[keys.STORE] = EvidenceStore(settings.evidence_dir)
-    app[keys.MATCHER] = default_matcher()
-    app[keys.INTAKE] = Intake(settings, app[keys.SESSIONS], app[keys.STORE], app[keys.MATCHER])
+    app[keys.MATCHER] = await asyncio.to_thread(load_matcher, settings)  # a cache load
+    images = ImageIndex()
+    async with app[keys.SESSIONS]() as session:
+        await images.catch_up(session)  # rebuild the near-duplicate index from the database
+    app[keys.INTAKE] = Intake(
+        settings, app[keys.SESSIONS], app[keys.STORE], app[keys.MATCHER], images
+    )
     yield
     await engine.dispose()
 

@@ -1,4 +1,4 @@
-"""The `wildflag` command: serve, analyse listings, manage the database, tokens and units."""
+"""The `wildflag` command: serve, analyse listings, import species data, manage the rest."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -22,13 +23,16 @@ from db.units import seed_unit_rules, unit_rules
 from extension_backend.app import create_app
 from extension_backend.auth import ROLES, create_token
 from extension_backend.errors import ApiError
+from extension_backend.evidence import is_image
+from extension_backend.images import group_images
 from extension_backend.intake import listing_facts
 from extension_backend.requests import validate
 from extension_backend.schemas import build_schemas
 from extension_backend.settings import Settings
+from extension_backend.species_store import SpeciesImportError, import_file, load_matcher
+from extension_backend.species_store import status as species_status
 from matching.analysis import analyze
 from matching.routing import UnitRule
-from matching.species import default_matcher
 from matching.urls import InvalidURL
 
 #: Request line, status, size and time; no client address, so that the logs of a service
@@ -83,7 +87,7 @@ async def _stored_unit_rules(url: str) -> list[UnitRule]:
 def analyze_lines(lines: TextIO, out: TextIO, settings: Settings, units: Sequence[UnitRule]) -> int:
     """Analyse JSON Lines listings; one JSON line out per line in. Returns the failures."""
     model = build_schemas(settings).analyze
-    matcher = default_matcher()
+    matcher = load_matcher(settings)
     failures = 0
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -182,6 +186,161 @@ def cmd_units_list(args: argparse.Namespace) -> int:
     return 0
 
 
+RANK_PLURALS = {
+    "species": "species",
+    "subspecies": "subspecies",
+    "variety": "varieties",
+    "genus": "genera",
+    "subfamily": "subfamilies",
+    "family": "families",
+    "order": "orders",
+    "class": "classes",
+}
+
+
+class ProgressBar:
+    """One self-rewriting line on a terminal stream: "reading  42% [########-----------]".
+
+    Called as a `species_store.Progress`; `close()` ends the line.
+    """
+
+    WIDTH = 30
+
+    def __init__(self, stream: TextIO, label: str) -> None:
+        self.stream = stream
+        self.label = label
+        self.stage = ""
+        self.started = time.monotonic()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != self.stage and self.stage:
+            self.stream.write("\n")
+        self.stage = stage
+        elapsed = time.monotonic() - self.started
+        if total:
+            filled = self.WIDTH * done // total
+            bar = "#" * filled + "-" * (self.WIDTH - filled)
+            line = f"{self.label}: {stage} {100 * done // total:3d}% [{bar}] {done / 1e6:.1f}/"
+            line += f"{total / 1e6:.1f} MB {elapsed:.0f}s"
+        else:
+            line = f"{self.label}: {stage}… ({elapsed:.0f}s)"
+        self.stream.write("\r" + line)
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.stage:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def cmd_species_import(args: argparse.Namespace) -> int:
+    settings = _settings()
+    path = Path(args.file)
+    bar = ProgressBar(sys.stderr, path.name) if args.progress or sys.stderr.isatty() else None
+    try:
+        report = import_file(settings, path, progress=bar)
+    except FileNotFoundError:
+        print(f"wildflag: no such file: {path}", file=sys.stderr)
+        return 2
+    except SpeciesImportError as exc:
+        print(f"wildflag: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if bar:
+            bar.close()
+    counts = report.counts
+    print(
+        f"imported {report.kind.replace('_', ' ')} {report.source_file} "
+        f"(sha256 {report.sha256[:16]}…) in {report.seconds:.1f} s"
+    )
+    if report.kind == "checklist":
+        ranks = ", ".join(
+            f"{value:,} {RANK_PLURALS.get(key.removeprefix('rank_'), key.removeprefix('rank_'))}"
+            for key, value in sorted(counts.items(), key=lambda item: -item[1])
+            if key.startswith("rank_")
+        )
+        print(
+            f"  {counts.get('rows', 0):,} rows: {counts.get('taxa', 0):,} listed taxa ({ranks}), "
+            f"{counts.get('not_listed', 0):,} not listed, {counts.get('unreadable', 0):,} "
+            f"unreadable; {counts.get('synonyms', 0):,} synonyms, {counts.get('names', 0):,} names"
+        )
+    else:
+        print(
+            f"  {counts.get('rows', 0):,} rows: {counts.get('names', 0):,} names of "
+            f"{counts.get('taxa', 0):,} taxa, {counts.get('unreadable', 0):,} unreadable"
+        )
+    if report.combined:
+        combined = report.combined
+        print(
+            f"  common names joined: {combined.get('names_joined', 0):,} names of "
+            f"{combined.get('taxa_joined', 0):,} taxa; skipped (taxon not listed in the "
+            f"checklist): {combined.get('names_skipped', 0):,} names of "
+            f"{combined.get('taxa_skipped', 0):,} taxa"
+        )
+    if report.version:
+        merge = report.merge
+        rejected = sum(v for k, v in merge.items() if k.startswith("rejected_"))
+        print(
+            f"  matcher {report.version}: {merge.get('imported_taxa', 0):,} imported taxa, "
+            f"{merge.get('imported_terms', 0):,} terms; {rejected:,} terms held back by the "
+            f"precision guard; {merge.get('listing_replaced', 0):,} curated listings replaced"
+        )
+        for change in report.replaced:
+            print(f"    curated listing replaced by the import: {change}")
+    else:
+        print("  no checklist imported yet: the common names join its taxa once it is")
+    return 0
+
+
+def cmd_species_status(args: argparse.Namespace) -> int:
+    info = species_status(_settings())
+    if args.json:
+        print(json.dumps(info, ensure_ascii=False, indent=2))
+        return 0
+    print(f"matcher in force: {info['version']}")
+    print(f"curated lexicon: {info['curated_version']} ({info['curated_taxa']} taxa)")
+    sources = info.get("sources") or {}
+    if not sources:
+        print(f"nothing imported (species data dir: {info['data_dir']})")
+        return 0
+    for kind, source in sources.items():
+        print(
+            f"{kind.replace('_', ' ')}: {source['source_file']} sha256 {source['sha256']} "
+            f"imported {source['imported_at']}"
+        )
+    imported = info.get("imported")
+    if imported:
+        merge = info.get("merge", {}).get("counts", {})
+        print(
+            f"imported taxa: {merge.get('imported_taxa', 0):,} with "
+            f"{merge.get('imported_terms', 0):,} terms; cache "
+            f"{'current' if info.get('cache_current') else 'stale (rebuilt on next load)'}"
+        )
+        for key, value in merge.items():
+            if key.startswith("rejected_"):
+                print(f"  precision guard, {key.removeprefix('rejected_')}: {value:,}")
+    return 0
+
+
+def cmd_dedupe(args: argparse.Namespace) -> int:
+    root = Path(args.directory)
+    if not root.is_dir():
+        print(f"wildflag: {root} is not a directory", file=sys.stderr)
+        return 2
+    names: list[str] = []
+    images: list[bytes] = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        if not is_image(data):
+            print(f"wildflag: skipped {path.relative_to(root)}: not an image", file=sys.stderr)
+            continue
+        names.append(path.relative_to(root).as_posix())
+        images.append(data)
+    for name, group in zip(names, group_images(images), strict=True):
+        print(json.dumps({"file": name, "group": group}, ensure_ascii=False))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="wildflag", description="Report suspicious online offers of wildlife."
@@ -210,6 +369,28 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--unit", help="unit code the token acts for, e.g. FR")
     create.add_argument("--name", help="who or what holds the token")
     create.set_defaults(func=cmd_tokens_create)
+
+    species = sub.add_parser("species", help="the species lexicon: import the CITES checklist")
+    species_sub = species.add_subparsers(dest="species_command", required=True)
+    species_import = species_sub.add_parser(
+        "import",
+        help="import a checklist.cites.org / Species+ CSV export or a common-names CSV "
+        "(gzip or plain); replaces the previous import of the same kind",
+    )
+    species_import.add_argument("file", help="the CSV or CSV.gz file")
+    species_import.add_argument(
+        "--progress", action="store_true", help="show a progress bar even when not on a terminal"
+    )
+    species_import.set_defaults(func=cmd_species_import)
+    species_status_cmd = species_sub.add_parser("status", help="what is imported, which lexicon")
+    species_status_cmd.add_argument("--json", action="store_true", help="as one JSON document")
+    species_status_cmd.set_defaults(func=cmd_species_status)
+
+    dedupe = sub.add_parser(
+        "dedupe", help="group the images under DIR that intake would treat as one picture"
+    )
+    dedupe.add_argument("directory", metavar="DIR")
+    dedupe.set_defaults(func=cmd_dedupe)
 
     units = sub.add_parser("units", help="the directory of national units")
     units_sub = units.add_subparsers(dest="units_command", required=True)

@@ -68,6 +68,17 @@ def safe_filename(name: str | None) -> str:
     return cleaned[:255]
 
 
+def is_image(data: bytes) -> bool:
+    """Whether Pillow recognises `data` as an image (reads the header only)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)):
+                return True
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError):
+        return False
+
+
 def prepare_image(data: bytes, filename: str | None, *, kind: str, max_pixels: int) -> PreparedFile:
     """Check an image and re-encode it without metadata. Raises `EvidenceError`."""
     try:

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from db.cases import units_of
 from db.engine import SessionFactory
 from db.models import (
     Analysis as AnalysisRow,
@@ -31,6 +32,7 @@ from db.models import (
     CaseUnit,
     Delivery,
     Evidence,
+    ImageMatch,
     JurisdictionDecision,
     Listing,
     Report,
@@ -48,8 +50,10 @@ from extension_backend.evidence import (
     prepare_image,
     prepare_snapshot,
 )
+from extension_backend.images import ImageHit, ImageIndex, fingerprint, hash_rows
 from extension_backend.settings import Settings
 from matching.analysis import Analysis, analyze, joined_to_case
+from matching.fingerprints import Fingerprint
 from matching.jurisdiction import Signal
 from matching.listing import Listing as ListingFacts
 from matching.routing import NoRoute
@@ -57,6 +61,9 @@ from matching.species import SpeciesMatcher
 from matching.urls import InvalidURL
 
 log = logging.getLogger(__name__)
+
+#: A cleaned file and, for a listing image, its fingerprint.
+Prepared = tuple[PreparedFile, Fingerprint | None]
 
 #: Crockford's base32 without the look-alikes I, L, O, U: easy to read out on the phone.
 REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -151,11 +158,13 @@ class Intake:
         sessions: SessionFactory,
         store: EvidenceStore,
         matcher: SpeciesMatcher,
+        images: ImageIndex,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
         self.store = store
         self.matcher = matcher
+        self.images = images
 
     async def analyse(self, facts: ListingFacts) -> Analysis:
         """Analyse a listing against the current units directory; stores nothing."""
@@ -200,34 +209,37 @@ class Intake:
             raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _prepare_files(self, files: Sequence[IncomingFile]) -> list[PreparedFile]:
-        prepared = []
+    def _prepare_files(self, files: Sequence[IncomingFile]) -> list[Prepared]:
+        """Check and clean every file; fingerprint listing images (CPU: in an executor).
+
+        Only listing images are fingerprinted: a screenshot shows a page around the picture,
+        and a snapshot is no picture at all.
+        """
+        prepared: list[Prepared] = []
         for incoming in files:
             try:
                 if incoming.part == "snapshot":
-                    prepared.append(
-                        prepare_snapshot(incoming.data, incoming.filename, incoming.content_type)
-                    )
+                    item = prepare_snapshot(incoming.data, incoming.filename, incoming.content_type)
                 else:
-                    prepared.append(
-                        prepare_image(
-                            incoming.data,
-                            incoming.filename,
-                            kind="image" if incoming.part == "images" else incoming.part,
-                            max_pixels=self.settings.max_image_pixels,
-                        )
+                    item = prepare_image(
+                        incoming.data,
+                        incoming.filename,
+                        kind="image" if incoming.part == "images" else incoming.part,
+                        max_pixels=self.settings.max_image_pixels,
                     )
             except EvidenceError as exc:
                 name = incoming.filename or incoming.part
                 raise ApiError(
                     exc.status, exc.code, f"{name}: {exc}", field=incoming.part
                 ) from None
+            fp = fingerprint(incoming.data, self.images.hash_type) if item.kind == "image" else None
+            prepared.append((item, fp))
         return prepared
 
-    def _store_files(self, prepared: Sequence[PreparedFile]) -> list[str]:
+    def _store_files(self, prepared: Sequence[Prepared]) -> list[str]:
         created: list[str] = []
         try:
-            for item in prepared:
+            for item, _ in prepared:
                 if self.store.put(item.data, item.sha256):
                     created.append(item.sha256)
         except BaseException:
@@ -240,12 +252,14 @@ class Intake:
         self,
         submission: Submission,
         fields: dict[str, Any],
-        prepared: Sequence[PreparedFile],
+        prepared: Sequence[Prepared],
         analysis: Analysis,
     ) -> Receipt:
         principal = submission.principal
         async with self.sessions() as session:
-            case, listing, duplicate = await self._case_for(session, analysis, fields)
+            await self.images.catch_up(session)
+            hits = self.images.lookup([fp for _, fp in prepared])
+            case, listing, duplicate, links = await self._case_for(session, analysis, fields, hits)
             if duplicate:
                 analysis = await self._judged_with_case(session, case, analysis, fields)
             receipt_token = None if principal else new_secret()
@@ -263,20 +277,35 @@ class Intake:
             )
             session.add(report)
             await session.flush()
-            for item in prepared:
-                session.add(
-                    Evidence(
-                        report_id=_id(report),
-                        kind=item.kind,
-                        sha256=item.sha256,
-                        original_sha256=item.original_sha256,
-                        media_type=item.media_type,
-                        size=item.size,
-                        width=item.width,
-                        height=item.height,
-                        filename=item.filename,
-                    )
+            for position, (item, fp) in enumerate(prepared):
+                evidence = Evidence(
+                    report_id=_id(report),
+                    kind=item.kind,
+                    sha256=item.sha256,
+                    original_sha256=item.original_sha256,
+                    media_type=item.media_type,
+                    size=item.size,
+                    width=item.width,
+                    height=item.height,
+                    filename=item.filename,
                 )
+                session.add(evidence)
+                if fp is None:
+                    continue
+                await session.flush()
+                session.add_all(hash_rows(_id(evidence), fp, self.images.hash_type))
+                for hit, joined in links:
+                    if hit.image != position:
+                        continue
+                    session.add(
+                        ImageMatch(
+                            evidence_id=_id(evidence),
+                            matched_evidence_id=hit.evidence_id,
+                            algorithm=self.images.hash_type.name,
+                            distance=hit.distance,
+                            joined=joined,
+                        )
+                    )
             await self._record_analysis(session, report, case, analysis)
             _update_case(case, analysis, fields)
             session.add(case)
@@ -311,25 +340,48 @@ class Intake:
         )
 
     async def _case_for(
-        self, session: AsyncSession, analysis: Analysis, fields: dict[str, Any]
-    ) -> tuple[Case, Listing | None, bool]:
-        """The case this report belongs to: the listing's case if known, else a new one."""
+        self,
+        session: AsyncSession,
+        analysis: Analysis,
+        fields: dict[str, Any],
+        hits: Sequence[ImageHit],
+    ) -> tuple[Case, Listing | None, bool, list[tuple[ImageHit, bool]]]:
+        """The case this report belongs to, and the near-duplicate images that decided it.
+
+        The listing's case when its URL is known; else the case of the nearest stored
+        near-duplicate image, if that case is already with every unit this report goes to
+        (a matching picture links reports, it never carries one unit's case to another:
+        across units the match is recorded as a link only); else a new case.
+        """
         url = analysis.url
         if url is not None:
             known = (await session.exec(select(Listing).where(Listing.url_key == url.key))).first()
             if known is not None:
                 case = await session.get(Case, known.case_id)
                 assert case is not None
-                return case, known, True
-        case = Case(
-            priority=analysis.priority,
-            priority_rank=analysis.priority_rank,
-            appendix=analysis.appendix,
-            country=analysis.jurisdiction.country,
-            title=_text(fields.get("title"))[:1000],
-        )
-        session.add(case)
-        await session.flush()
+                return case, known, True, [(hit, False) for hit in hits]
+        joined: Case | None = None
+        links: list[tuple[ImageHit, bool]] = []
+        for hit in hits:
+            case = await _case_of_evidence(session, hit.evidence_id)
+            if joined is None and case is not None:
+                units = set(await units_of(session, _id(case)))
+                if set(analysis.units) <= units:
+                    joined = case
+                    links.append((hit, True))
+                    continue
+            links.append((hit, joined is not None and case is not None and case.id == joined.id))
+        if joined is None:
+            joined = Case(
+                priority=analysis.priority,
+                priority_rank=analysis.priority_rank,
+                appendix=analysis.appendix,
+                country=analysis.jurisdiction.country,
+                title=_text(fields.get("title"))[:1000],
+            )
+            session.add(joined)
+            await session.flush()
+        duplicate = any(was_joined for _, was_joined in links)
         listing = None
         if url is not None:
             listing = Listing(
@@ -337,11 +389,11 @@ class Intake:
                 url=url.url,
                 host=url.host,
                 platform=url.platform,
-                case_id=_id(case),
+                case_id=_id(joined),
             )
             session.add(listing)
             await session.flush()  # a concurrent insert of the same key fails here, retried
-        return case, listing, False
+        return joined, listing, duplicate, links
 
     async def _judged_with_case(
         self, session: AsyncSession, case: Case, analysis: Analysis, fields: dict[str, Any]
@@ -462,3 +514,18 @@ def _update_case(case: Case, analysis: Analysis, fields: dict[str, Any]) -> None
         case.title = _text(fields["title"])[:1000]
     case.report_count += 1
     case.updated_at = utcnow()
+
+
+async def _case_of_evidence(session: AsyncSession, evidence_id: int) -> Case | None:
+    """The case an evidence file is in now, following merges."""
+    case_id = (
+        await session.exec(
+            select(Report.case_id)
+            .join(Evidence, col(Evidence.report_id) == Report.id)
+            .where(Evidence.id == evidence_id)
+        )
+    ).first()
+    case = await session.get(Case, case_id) if case_id is not None else None
+    while case is not None and case.merged_into_id is not None:
+        case = await session.get(Case, case.merged_into_id)
+    return case

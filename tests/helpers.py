@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import io
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
+from PIL import Image, ImageDraw
 
 WILDFLAG = str(Path(sys.executable).with_name("wildflag"))
 
@@ -44,4 +45,26 @@ def image_bytes(
     if exif is not None:
         params["exif"] = exif
     image.save(out, format=fmt, **params)
+    return out.getvalue()
+
+
+def photo(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Image:
+    """A picture with enough structure to fingerprint: a gradient and random shapes."""
+    rng = random.Random(seed)
+    image = Image.linear_gradient("L").resize(size).convert("RGB")
+    draw = ImageDraw.Draw(image)
+    for _ in range(25):
+        x, y = rng.randrange(size[0]), rng.randrange(size[1])
+        w, h = rng.randrange(20, 200), rng.randrange(20, 200)
+        colour = tuple(rng.randrange(256) for _ in range(3))
+        if rng.random() < 0.5:
+            draw.ellipse((x, y, x + w, y + h), fill=colour)
+        else:
+            draw.rectangle((x, y, x + w, y + h), fill=colour)
+    return image
+
+
+def jpeg(image: Image.Image, quality: int = 90) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=quality)
     return out.getvalue()
