@@ -642,12 +642,18 @@ def _places() -> _PlaceIndex:
     for name in spaceless_names:
         by_first.setdefault(name[0], []).append(name)
     cue_patterns = sorted((fold(cue) for cue in data["location_cues"]), key=len, reverse=True)
-    cues = re.compile(
-        "|".join(
-            (re.escape(cue) if _SPACELESS.match(cue) else r"(?<!\w)" + re.escape(cue))
-            for cue in cue_patterns
-        )
-    )
+    # Longest cue first. Cues in a script with word spaces must start a word; the lookbehind
+    # is written once for all of them rather than per alternative, which lets the regex engine
+    # skip positions quickly (an order of magnitude faster). The match is the same: a cue's
+    # first character decides its group, so at any position only one group can match, and
+    # within each group the longest-first order is kept.
+    spaced = [re.escape(cue) for cue in cue_patterns if not _SPACELESS.match(cue)]
+    spaceless = [re.escape(cue) for cue in cue_patterns if _SPACELESS.match(cue)]
+    alternatives = []
+    if spaced:
+        alternatives.append(r"(?<!\w)(?:" + "|".join(spaced) + ")")
+    alternatives += spaceless
+    cues = re.compile("|".join(alternatives))
     return _PlaceIndex(
         words=words,
         max_words=max(key.count(" ") + 1 for key in words),
