@@ -32,8 +32,11 @@ PRIORITIES: dict[str | None, tuple[str, int]] = {
 #: gold", 0.2–0.4) is not, as most of its uses are innocent.
 FLAG_CONFIDENCE = 0.5
 #: Only mentions at least this sure set the priority; a flagged listing whose mentions are
-#: all below it is reviewed before it is ranked by Appendix.
-PRIORITY_CONFIDENCE = 0.6
+#: all below it is reviewed before it is ranked by Appendix. A trade term read through one
+#: disguise or one typo (0.7 × 0.85 = 0.595: "1v0ry", "ivoir") still sets it — hiding a
+#: word is no reason to rank an offer lower — while a bare "tusk" or "shark fin" (0.5),
+#: which name listed and unlisted animals alike, goes to review.
+PRIORITY_CONFIDENCE = 0.55
 
 
 def priority_of(appendix: str | None) -> tuple[str, int]:

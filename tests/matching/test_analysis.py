@@ -54,3 +54,11 @@ def test_joining_a_case_weighs_the_case_signals_with_the_report():
     assert joined.jurisdiction.country == "KE" and joined.units == ["KE"]
     assert {s.country for s in joined.jurisdiction.signals} == {"KE", "FR"}
     assert joined.species == report.species and joined.priority == report.priority
+
+
+def test_a_disguised_trade_term_still_ranks_by_appendix_but_a_vague_one_is_reviewed():
+    disguised = analyze(Listing(text="1v0ry bangles wholesale, msg for pics"), UNITS)
+    assert disguised.flagged and disguised.priority == "critical"
+    assert disguised.species[0].note  # says how the word was read
+    vague = analyze(Listing(text="Dried shark fins, mixed sizes, 10kg"), UNITS)
+    assert vague.flagged and vague.priority == "review"
