@@ -62,3 +62,18 @@ def test_a_disguised_trade_term_still_ranks_by_appendix_but_a_vague_one_is_revie
     assert disguised.species[0].note  # says how the word was read
     vague = analyze(Listing(text="Dried shark fins, mixed sizes, 10kg"), UNITS)
     assert vague.flagged and vague.priority == "review"
+
+
+def test_an_olx_pakistan_listing_with_a_pakistani_phone_shows_both_signals():
+    units = [*UNITS, UnitRule("PK", frozenset({"PK"}))]
+    result = analyze(
+        Listing(
+            text="Parrot chicks for sale, call +92 300 1234567",
+            url="https://www.olx.com.pk/item/african-grey-iid-1234567",
+        ),
+        units,
+    )
+    assert result.jurisdiction.country == "PK" and result.units == ["PK"]
+    signals = {(s.signal, s.country) for s in result.jurisdiction.signals}
+    assert {("url_cctld", "PK"), ("phone", "PK")} <= signals
+    assert "phone" in result.routes[0].reason and "url_cctld" in result.routes[0].reason
