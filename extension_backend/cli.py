@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import secrets
 import sys
 import time
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ from db.models import Unit
 from db.units import seed_unit_rules, unit_rules
 from extension_backend.app import create_app
 from extension_backend.auth import ROLES, create_token
+from extension_backend.delivery.channels import CONFIGURABLE_TYPES
 from extension_backend.errors import ApiError
 from extension_backend.evidence import is_image
 from extension_backend.images import group_images
@@ -183,6 +185,100 @@ def cmd_units_list(args: argparse.Namespace) -> int:
             print(json.dumps(unit.model_dump(mode="json"), ensure_ascii=False))
         else:
             print(f"{unit.code}\t{unit.kind}\t{' '.join(unit.countries)}\t{unit.name}")
+    return 0
+
+
+async def _edit_unit_channels(settings: Settings, code: str, edit: Any) -> list[dict[str, Any]]:
+    """Apply `edit(channels) -> new channels` to a unit and save; returns the new list."""
+    engine = create_engine(settings.effective_database_url)
+    try:
+        await prepare(engine)
+        async with session_factory(engine)() as session:
+            unit = await session.get(Unit, code.upper())
+            if unit is None:
+                raise ValueError(f"no unit {code!r} (see `wildflag units list`)")
+            channels = edit([dict(c) for c in unit.channels])
+            if channels is not None:
+                unit.channels = channels  # a new list: in-place edits of JSON are not saved
+                session.add(unit)
+                await session.commit()
+            return list(unit.channels)
+    finally:
+        await engine.dispose()
+
+
+def _run_channel_edit(code: str, edit: Any) -> list[dict[str, Any]] | None:
+    try:
+        return asyncio.run(_edit_unit_channels(_settings(), code, edit))
+    except ValueError as exc:
+        print(f"wildflag: {exc}", file=sys.stderr)
+        return None
+
+
+def _channel_target_problem(kind: str, target: str) -> str | None:
+    """Why `target` cannot be a `kind` channel's address, or None."""
+    if kind == "webhook" and not target.startswith(("https://", "http://")):
+        return "a webhook target is an http(s):// URL"
+    if kind == "email" and "@" not in target:
+        return "an email target is an e-mail address"
+    if kind == "telegram" and not (target.lstrip("-").isdigit() or target.startswith("@")):
+        return "a telegram target is a chat id (e.g. -1001234567890) or @channelname"
+    return None
+
+
+def cmd_units_channel_add(args: argparse.Namespace) -> int:
+    generated = args.secret is None and args.type == "webhook"
+    secret = secrets.token_urlsafe(32) if generated else (args.secret or "")
+    problem = _channel_target_problem(args.type, args.target)
+    if problem:
+        print(f"wildflag: {problem}", file=sys.stderr)
+        return 2
+    entry: dict[str, Any] = {"type": args.type, "target": args.target}
+    if secret:
+        entry["secret"] = secret
+
+    def add(channels: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        # One outbox row per report, unit and channel type: a second of a type cannot be kept.
+        if any(c.get("type") == args.type for c in channels):
+            raise ValueError(
+                f"unit {args.code.upper()} already has a {args.type} channel; remove it first"
+            )
+        return [*channels, entry]
+
+    channels = _run_channel_edit(args.code, add)
+    if channels is None:
+        return 2
+    print(
+        f"unit {args.code.upper()}: channel {len(channels) - 1} {args.type} {args.target} added",
+        file=sys.stderr,
+    )
+    if generated:
+        print(secret)  # shown once here; `units channel list --json` also shows it
+    return 0
+
+
+def cmd_units_channel_list(args: argparse.Namespace) -> int:
+    channels = _run_channel_edit(args.code, lambda channels: None)
+    if channels is None:
+        return 2
+    for index, channel in enumerate(channels):
+        if args.json:
+            print(json.dumps({"index": index, **channel}, ensure_ascii=False))
+        else:
+            secret = "secret set" if channel.get("secret") else "no secret"
+            print(f"{index}\t{channel.get('type', '')}\t{channel.get('target', '')}\t{secret}")
+    return 0
+
+
+def cmd_units_channel_remove(args: argparse.Namespace) -> int:
+    def remove(channels: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not 0 <= args.index < len(channels):
+            raise ValueError(f"unit {args.code.upper()} has no channel {args.index}")
+        return [c for i, c in enumerate(channels) if i != args.index]
+
+    if _run_channel_edit(args.code, remove) is None:
+        return 2
+    print(f"unit {args.code.upper()}: channel {args.index} removed", file=sys.stderr)
     return 0
 
 
@@ -397,6 +493,24 @@ def parser() -> argparse.ArgumentParser:
     units_list = units_sub.add_parser("list", help="list units")
     units_list.add_argument("--json", action="store_true", help="one JSON object per line")
     units_list.set_defaults(func=cmd_units_list)
+    channel = units_sub.add_parser("channel", help="where a unit's cases are delivered")
+    channel_sub = channel.add_subparsers(dest="channel_command", required=True)
+    channel_add = channel_sub.add_parser(
+        "add", help="add a channel; prints the generated webhook secret when --secret is omitted"
+    )
+    channel_add.add_argument("code", metavar="CODE", help="unit code, e.g. FR")
+    channel_add.add_argument("--type", required=True, choices=CONFIGURABLE_TYPES)
+    channel_add.add_argument("--target", required=True, help="webhook URL (or address)")
+    channel_add.add_argument("--secret", help="webhook signing secret (default: generated)")
+    channel_add.set_defaults(func=cmd_units_channel_add)
+    channel_list = channel_sub.add_parser("list", help="a unit's channels, by index")
+    channel_list.add_argument("code", metavar="CODE")
+    channel_list.add_argument("--json", action="store_true", help="one JSON object per line")
+    channel_list.set_defaults(func=cmd_units_channel_list)
+    channel_remove = channel_sub.add_parser("remove", help="remove a channel by its index")
+    channel_remove.add_argument("code", metavar="CODE")
+    channel_remove.add_argument("index", metavar="INDEX", type=int)
+    channel_remove.set_defaults(func=cmd_units_channel_remove)
     return top
 
 

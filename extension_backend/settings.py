@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import (
@@ -57,6 +58,39 @@ class Settings(BaseSettings):
     # Apply migrations and seed the units directory when the service starts. Turn off
     # when migrations are run as a separate deployment step (`wildflag db upgrade`).
     migrate_on_start: bool = True
+
+    # The delivery worker: sends the outbox (webhooks, …) to the units' channels.
+    delivery_worker: bool = True  # run it inside `wildflag serve`; off in tests driving it
+    delivery_poll_seconds: float = Field(default=2.0, gt=0)  # idle wait between polls
+    delivery_batch_size: int = Field(default=20, ge=1)  # rows claimed per poll
+    # A claimed row is due again after the lease: a crashed instance's claims are retried.
+    # Keep it well above delivery_timeout_seconds, or a slow send is sent twice.
+    delivery_lease_seconds: float = Field(default=300.0, gt=0)
+    delivery_timeout_seconds: float = Field(default=30.0, gt=0)  # one send attempt
+    # Retry after min(cap, base * 2**attempts) seconds, times a jitter of 0.5–1.5 so that
+    # a unit's receiver coming back is not hit by every backlog row at once.
+    delivery_backoff_base_seconds: float = Field(default=30.0, gt=0)
+    delivery_backoff_cap_seconds: float = Field(default=3600.0, gt=0)
+    # Attempts before a row is dead (logged as an error and audited as "delivery.dead").
+    delivery_max_attempts: int = Field(default=12, ge=1)
+    # Staging switch: every webhook delivery goes to this one URL instead of the unit's.
+    delivery_staging_target: str | None = None
+
+    # E-mail channel: the SMTP server that sends unit notifications.
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    # STARTTLS: "auto" when the server offers it, "required" or "off"; smtp_tls is
+    # implicit TLS from the first byte (port 465).
+    smtp_starttls: Literal["auto", "required", "off"] = "auto"
+    smtp_tls: bool = False
+    smtp_from: str = "wildflag <wildflag@localhost>"
+
+    # Telegram: the bot token, and the Bot API base URL (a self-hosted server, or a fake in
+    # tests). The bot and the Telegram delivery channel share them.
+    telegram_token: str | None = None
+    telegram_api_url: str = "https://api.telegram.org"
 
     @field_validator("data_dir")
     @classmethod

@@ -1,0 +1,1 @@
+"""Delivery of routed cases to the units' channels: the outbox worker, channels, signing."""
