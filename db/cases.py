@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.models import Analysis, Case, CaseUnit, JurisdictionDecision, Listing, Report
+from db.models import Analysis, Case, CaseUnit, JurisdictionDecision, Listing, Report, Unit
+from db.outbox import deliveries_for
 from db.types import utcnow
 from matching.analysis import PRIORITIES
 from matching.appendix import RANKS
@@ -137,3 +138,25 @@ async def split_case(session: AsyncSession, source: Case, references: Sequence[s
     await refresh_case(session, source)
     await refresh_case(session, new)
     return new
+
+
+async def reroute_case(session: AsyncSession, case: Case, unit: Unit, reason: str) -> None:
+    """Send `case` to `unit` as well, with the reason, and start that unit's deliveries.
+
+    The units that had the case keep it: rerouting adds a destination, it never takes a
+    case away from a unit that may already be acting on it.
+    """
+    assert case.id is not None
+    if unit.code in await units_of(session, case.id):
+        raise CaseChangeError(f"case {case.id} is already with unit {unit.code}")
+    latest = (
+        await session.exec(
+            select(Report).where(Report.case_id == case.id).order_by(col(Report.id).desc())
+        )
+    ).first()
+    if latest is None or latest.id is None:
+        raise CaseChangeError(f"case {case.id} has no report to deliver")
+    session.add(CaseUnit(case_id=case.id, unit_code=unit.code, reason=f"rerouted: {reason}"))
+    session.add_all(deliveries_for(unit, case.id, latest.id))
+    case.updated_at = utcnow()
+    session.add(case)

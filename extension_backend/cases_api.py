@@ -14,8 +14,8 @@ from pydantic import Field
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.cases import CaseChangeError, merge_cases, split_case, units_of
-from db.models import AuditEvent, Case, Evidence, Listing, Report
+from db.cases import CaseChangeError, merge_cases, reroute_case, split_case, units_of
+from db.models import AuditEvent, Case, Evidence, Listing, Report, Unit
 from extension_backend import keys
 from extension_backend.api import principal_of
 from extension_backend.auth import Principal
@@ -32,6 +32,11 @@ EDITORS = frozenset({"officer", "unit_admin", "coordinator", "admin"})
 class MergeIn(StrictInput):
     into: int = Field(description="The case that receives this case's reports.")
     reason: str = Field("", max_length=1000)
+
+
+class RerouteIn(StrictInput):
+    unit: str = Field(min_length=2, max_length=16, description="The unit code to send to.")
+    reason: str = Field(min_length=1, max_length=1000)
 
 
 class SplitIn(StrictInput):
@@ -181,3 +186,25 @@ async def post_split(request: web.Request) -> web.Response:
         await session.commit()
         body = await case_view(session, new)
     return web.json_response(body, status=201)
+
+
+@routes.post("/api/v1/cases/{case_id}/reroute")
+async def post_reroute(request: web.Request) -> web.Response:
+    principal = await _principal(request, edit=True)
+    data = validate(RerouteIn, await read_json_body(request, request.app[keys.SETTINGS]))
+    assert isinstance(data, RerouteIn)
+    async with request.app[keys.SESSIONS]() as session:
+        case = await _visible_case(session, principal, _case_id(request))
+        unit = await session.get(Unit, data.unit.upper())
+        if unit is None or not unit.active:
+            raise ApiError(422, "unknown_unit", f"no active unit {data.unit!r}", field="unit")
+        try:
+            await reroute_case(session, case, unit, data.reason)
+        except CaseChangeError as exc:
+            raise ApiError(409, "conflict", str(exc)) from None
+        session.add(
+            _audit(principal, "case.rerouted", case.id or 0, unit=unit.code, reason=data.reason)
+        )
+        await session.commit()
+        body = await case_view(session, case)
+    return web.json_response(body)

@@ -30,7 +30,6 @@ from db.models import (
     AuditEvent,
     Case,
     CaseUnit,
-    Delivery,
     Evidence,
     ImageMatch,
     JurisdictionDecision,
@@ -39,6 +38,7 @@ from db.models import (
     SpeciesMatch,
     Unit,
 )
+from db.outbox import deliveries_for
 from db.types import utcnow
 from db.units import unit_rules
 from extension_backend.auth import Principal, hash_secret, new_secret
@@ -451,32 +451,12 @@ class Intake:
                 await session.exec(select(CaseUnit.unit_code).where(CaseUnit.case_id == case.id))
             ).all()
         )
-        now = utcnow()
         for route in analysis.routes:
             if route.unit not in routed:
                 session.add(CaseUnit(case_id=_id(case), unit_code=route.unit, reason=route.reason))
             unit = await session.get(Unit, route.unit)
             assert unit is not None, "routing returned a unit that is not in the directory"
-            # Every unit sees its cases in the dashboard; that copy is delivered by being
-            # stored. Each configured channel gets its own outbox row for the worker.
-            destinations = [("dashboard", "")] + [
-                (str(c.get("type", "")), str(c.get("target", ""))) for c in unit.channels
-            ]
-            for channel, target in destinations:
-                delivered = channel == "dashboard"
-                session.add(
-                    Delivery(
-                        case_id=_id(case),
-                        report_id=_id(report),
-                        unit_code=route.unit,
-                        channel=channel,
-                        target=target,
-                        state="sent" if delivered else "pending",
-                        next_attempt_at=None if delivered else now,
-                        delivered_at=now if delivered else None,
-                        idempotency_key=secrets.token_hex(16),
-                    )
-                )
+            session.add_all(deliveries_for(unit, _id(case), _id(report)))
 
 
 _REPORT_TEXT_FIELDS = (

@@ -8,7 +8,7 @@ from aiohttp import web
 from pydantic.json_schema import models_json_schema
 
 from extension_backend import keys
-from extension_backend.cases_api import MergeIn, SplitIn
+from extension_backend.cases_api import MergeIn, RerouteIn, SplitIn
 from extension_backend.schemas import (
     AnalysisOut,
     ErrorOut,
@@ -63,6 +63,7 @@ def build_openapi(settings: Settings, schemas: Schemas) -> dict[str, Any]:
             (HealthOut, "serialization"),
             (MergeIn, "validation"),
             (SplitIn, "validation"),
+            (RerouteIn, "validation"),
         ],
         ref_template=REF,
     )
@@ -173,6 +174,19 @@ def build_openapi(settings: Settings, schemas: Schemas) -> dict[str, Any]:
                     "requestBody": {"required": True, **_json("MergeIn")},
                     "responses": {
                         "200": {"description": "The case merged into.", **OBJECT},
+                        **_errors(400, 401, 403, 404, 409, 415, 422),
+                    },
+                }
+            },
+            "/api/v1/cases/{case_id}/reroute": {
+                "post": {
+                    "operationId": "rerouteCase",
+                    "summary": "Send this case to another unit too, with a reason (audited).",
+                    "security": [{"bearer": []}],
+                    "parameters": [CASE_ID],
+                    "requestBody": {"required": True, **_json("RerouteIn")},
+                    "responses": {
+                        "200": {"description": "The case.", **OBJECT},
                         **_errors(400, 401, 403, 404, 409, 415, 422),
                     },
                 }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from db.models import AuditEvent, Case, Listing, Report
+from db.models import AuditEvent, Case, Delivery, Listing, Report
 
 
 async def report(client, token, **fields):
@@ -138,3 +138,28 @@ async def test_split_takes_reports_into_a_new_case_of_the_same_units(client, pee
     )
     assert foreign.status == 409
     assert "not reports of case" in (await foreign.json())["error"]["message"]
+
+
+async def test_reroute_sends_the_case_to_another_unit_with_a_delivery_and_an_audit(client, peek):
+    gb = await peek.token("officer", "GB")
+    fr = await peek.token("officer", "FR")
+    receipt = await report(client, gb, text="ivory tusk", seller_location="Leeds, UK")
+    path = f"/api/v1/cases/{receipt['case_id']}/reroute"
+    rerouted = await client.post(
+        path, json={"unit": "fr", "reason": "seller moved to Calais"}, headers=auth(gb)
+    )
+    assert rerouted.status == 200, await rerouted.text()
+    assert (await rerouted.json())["units"] == ["FR", "GB"]
+    deliveries = await peek.rows(Delivery, Delivery.unit_code == "FR")
+    assert [(d.channel, d.state) for d in deliveries] == [("dashboard", "sent")]
+    [event] = await peek.rows(AuditEvent, AuditEvent.action == "case.rerouted")
+    assert event.details == {"unit": "FR", "reason": "seller moved to Calais"}
+    seen = await client.get(f"/api/v1/cases/{receipt['case_id']}", headers=auth(fr))
+    assert seen.status == 200  # the new unit now sees it
+
+    again = await client.post(path, json={"unit": "FR", "reason": "x"}, headers=auth(gb))
+    assert again.status == 409
+    unknown = await client.post(path, json={"unit": "QQ", "reason": "x"}, headers=auth(gb))
+    assert unknown.status == 422 and (await unknown.json())["error"]["field"] == "unit"
+    no_reason = await client.post(path, json={"unit": "DE"}, headers=auth(gb))
+    assert no_reason.status == 422

@@ -1,0 +1,37 @@
+"""Outbox rows: one per destination (unit × channel) for one report of a case."""
+
+from __future__ import annotations
+
+import secrets
+
+from db.models import Delivery, Unit
+from db.types import utcnow
+
+
+def deliveries_for(unit: Unit, case_id: int, report_id: int) -> list[Delivery]:
+    """A delivery row for every channel of `unit`, for one report of a case.
+
+    Every unit sees its cases in the dashboard; that copy is delivered by being stored, so
+    its row starts as sent. Each configured channel gets a pending row for the worker.
+    """
+    now = utcnow()
+    destinations = [("dashboard", "")] + [
+        (str(c.get("type", "")), str(c.get("target", ""))) for c in unit.channels
+    ]
+    rows = []
+    for channel, target in destinations:
+        delivered = channel == "dashboard"
+        rows.append(
+            Delivery(
+                case_id=case_id,
+                report_id=report_id,
+                unit_code=unit.code,
+                channel=channel,
+                target=target,
+                state="sent" if delivered else "pending",
+                next_attempt_at=None if delivered else now,
+                delivered_at=now if delivered else None,
+                idempotency_key=secrets.token_hex(16),
+            )
+        )
+    return rows
