@@ -47,7 +47,7 @@ __all__ = [
     "weigh",
 ]
 
-RULES_VERSION = "2025.1"  # bump whenever a weight, a signal type or the place data changes
+RULES_VERSION = "2025.2"  # bump whenever a weight, a signal type or the place data changes
 
 # --- weights: what each kind of evidence is worth, and why -------------------------------
 # The seller's own statement of where the item is: the best a listing tells us.
@@ -62,6 +62,9 @@ URL_CCTLD_WEIGHT = 1.0
 PLATFORM_SITE_WEIGHT = 1.0
 # A national currency: sellers quote their own, but sometimes their buyers'.
 CURRENCY_WEIGHT = 1.0
+# A place named in passing: often where the item is, but also what it is ("Madagascar
+# tortoise") or where it came from; half a country site's weight.
+TEXT_PLACE_WEIGHT = 0.5
 # Where the reporter is, not where the seller is: a fallback and a tie-breaker, never more.
 REPORTER_COUNTRY_WEIGHT = 0.25
 # Pseudo-weight for "somewhere we have not seen" in the confidence denominator, so that thin
@@ -307,6 +310,36 @@ class TextLocation:
                     yield Signal(self.name, place.text, place.country, self.weight)
 
 
+class TextPlace:
+    """A place named in passing in the listing text, with no cue before it ("Torino, ritiro
+    a mano"): weaker than any site, phone or currency, stronger than the reporter's own
+    country. Lines with a location cue are left to `TextLocation`; a place written as part
+    of a longer name ("Madagascar radiated tortoise", "Java sparrow") is not a location, so
+    in scripts written with spaces a place must end its phrase: end of line, punctuation or
+    a number next.
+    """
+
+    name = "text_place"
+    weight = TEXT_PLACE_WEIGHT
+
+    def detect(self, evidence: Evidence) -> Iterator[Signal]:
+        for line in _composed(evidence.listing.full_text).splitlines():
+            if _places().cues.search(normalise(line).text):
+                continue
+            for place in locate(line):
+                if _ends_phrase(line, place.end):
+                    yield Signal(self.name, place.text, place.country, self.weight)
+
+
+def _ends_phrase(line: str, end: int) -> bool:
+    """No word follows the place directly (scripts without spaces always qualify)."""
+    last = ord(line[end - 1]) if end else 0
+    if 0x0E00 <= last < 0x0E80 or last >= 0x2E80:  # Thai, CJK: no spaces between words
+        return True
+    rest = line[end:].lstrip(" ")
+    return not rest or not rest[0].isalpha()
+
+
 class UrlCountryDomain:
     """The listing URL's country-code TLD (ebay.co.uk → GB), vanity uses excepted."""
 
@@ -426,6 +459,7 @@ class ReporterCountry:
 SIGNAL_TYPES: tuple[SignalType, ...] = (
     SellerLocation(),
     TextLocation(),
+    TextPlace(),
     UrlCountryDomain(),
     PlatformSite(),
     Currency(),

@@ -318,3 +318,30 @@ def test_every_curated_place_resolves_to_its_own_country() -> None:
     assert wrong == []
     for name in data["ambiguous"]:
         assert locate(name) == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "country"),
+    [
+        ("Zanne di facocero antiche. Torino, ritiro a mano", "IT"),
+        ("Pembe za ndovu, Dar es Salaam", "TZ"),
+        ("Ivoren netsuke, 120 euro. Rotterdam", "NL"),
+        ("象牙手镯 大阪府", "JP"),
+    ],
+)
+def test_a_place_named_in_passing_is_a_weak_signal(text: str, country: str) -> None:
+    result = infer_jurisdiction(Listing(text=text, reporter_country="GB"))
+    assert result.country == country
+    assert ("text_place", country) in reasons(result)
+
+
+def test_a_place_inside_a_longer_name_is_not_a_location() -> None:
+    result = infer_jurisdiction(Listing(text="Java sparrow pair and Madagascar tree boa"))
+    assert result.country is None and result.signals == ()
+
+
+def test_a_place_in_passing_does_not_outweigh_a_country_site() -> None:
+    result = infer_jurisdiction(
+        Listing(url="https://www.ebay.de/itm/123456789012", text="Antique from Kenya.")
+    )
+    assert result.country == "DE"
