@@ -33,11 +33,10 @@ and place data on dev, and read holdout failures only to report them.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # measure the working tree, not an installed copy
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.report import Printer, grouped, load, pct  # noqa: E402
 from matching.jurisdiction import RULES_VERSION, Signal, infer_jurisdiction  # noqa: E402
 from matching.listing import Listing  # noqa: E402
 from matching.urls import InvalidURL, canonical_url  # noqa: E402
@@ -163,17 +163,6 @@ def never_assign(outcomes: Sequence[Outcome]) -> Scores:
     )
 
 
-def load(path: Path, split: str) -> list[dict[str, Any]]:
-    items = []
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                item = json.loads(line)
-                if split == "all" or item.get("split", "dev") == split:
-                    items.append(item)
-    return items
-
-
 def listing_of(item: dict[str, Any]) -> Listing:
     return Listing(**{field: item.get(field) or "" for field in LISTING_FIELDS})
 
@@ -192,46 +181,6 @@ def run(items: Sequence[dict[str, Any]]) -> tuple[list[Outcome], float]:
 # ---------------------------------------------------------------------------------- output
 
 
-def pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3f}"
-
-
-class Printer:
-    """Plain aligned tables on a terminal, or Markdown tables to paste into the README."""
-
-    def __init__(self, markdown: bool) -> None:
-        self.markdown = markdown
-
-    def heading(self, text: str) -> None:
-        print(f"\n### {text}\n" if self.markdown else f"\n== {text} ==")
-
-    def line(self, text: str = "") -> None:
-        print(text)
-
-    def table(self, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        cells = [[str(c) for c in row] for row in rows]
-        if self.markdown:
-            print("| " + " | ".join(headers) + " |")
-            print("|" + "|".join("---" if i == 0 else "---:" for i in range(len(headers))) + "|")
-            for row in cells:
-                print("| " + " | ".join(c.replace("|", "\\|") for c in row) + " |")
-            return
-        widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
-        print(
-            "  ".join(
-                h.ljust(w) if i == 0 else h.rjust(w)
-                for i, (h, w) in enumerate(zip(headers, widths, strict=True))
-            )
-        )
-        for row in cells:
-            print(
-                "  ".join(
-                    c.ljust(w) if i == 0 else c.rjust(w)
-                    for i, (c, w) in enumerate(zip(row, widths, strict=True))
-                )
-            )
-
-
 SCORE_HEADERS = ("n", "right", "wrong ctry", "unassigned", "accuracy", "wrong %", "coverage")
 
 
@@ -246,13 +195,6 @@ def score_row(name: str, s: Scores) -> list[Any]:
         pct(s.wrong_country_rate),
         pct(s.coverage),
     ]
-
-
-def grouped(outcomes: Iterable[Outcome], key: Callable[[Outcome], str]) -> dict[str, list[Outcome]]:
-    groups: dict[str, list[Outcome]] = defaultdict(list)
-    for outcome in outcomes:
-        groups[key(outcome)].append(outcome)
-    return groups
 
 
 def verdict(s: Scores) -> tuple[bool, bool]:

@@ -35,11 +35,10 @@ matcher and lexicon on dev, and read holdout failures only to report them.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # measure the working tree, not an installed copy
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.report import Printer, grouped, load, pct  # noqa: E402
 from db.units import seed_unit_rules  # noqa: E402
 from matching.analysis import analyze  # noqa: E402
 from matching.listing import Listing  # noqa: E402
@@ -212,17 +212,6 @@ def flag_everything(outcomes: Sequence[Outcome]) -> Scores:
     )
 
 
-def load(path: Path, split: str) -> list[dict[str, Any]]:
-    items = []
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                item = json.loads(line)
-                if split == "all" or item.get("split", "dev") == split:
-                    items.append(item)
-    return items
-
-
 def run(items: Sequence[dict[str, Any]]) -> tuple[list[Outcome], float, str]:
     """Analyse every item; the outcomes, the seconds spent and the lexicon version."""
     units = seed_unit_rules()
@@ -240,46 +229,6 @@ def run(items: Sequence[dict[str, Any]]) -> tuple[list[Outcome], float, str]:
 
 
 # ---------------------------------------------------------------------------------- output
-
-
-def pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3f}"
-
-
-class Printer:
-    """Plain aligned tables on a terminal, or Markdown tables to paste into the README."""
-
-    def __init__(self, markdown: bool) -> None:
-        self.markdown = markdown
-
-    def heading(self, text: str) -> None:
-        print(f"\n### {text}\n" if self.markdown else f"\n== {text} ==")
-
-    def line(self, text: str = "") -> None:
-        print(text)
-
-    def table(self, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        cells = [[str(c) for c in row] for row in rows]
-        if self.markdown:
-            print("| " + " | ".join(headers) + " |")
-            print("|" + "|".join("---" if i == 0 else "---:" for i in range(len(headers))) + "|")
-            for row in cells:
-                print("| " + " | ".join(c.replace("|", "\\|") for c in row) + " |")
-            return
-        widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
-        print(
-            "  ".join(
-                h.ljust(w) if i == 0 else h.rjust(w)
-                for i, (h, w) in enumerate(zip(headers, widths, strict=True))
-            )
-        )
-        for row in cells:
-            print(
-                "  ".join(
-                    c.ljust(w) if i == 0 else c.rjust(w)
-                    for i, (c, w) in enumerate(zip(row, widths, strict=True))
-                )
-            )
 
 
 SCORE_HEADERS = ("n", "pos", "neg", "TP", "FP", "FN", "P", "R", "F1", "taxon acc", "app acc")
@@ -300,13 +249,6 @@ def score_row(name: str, s: Scores) -> list[Any]:
         pct(s.taxon_accuracy),
         pct(s.appendix_accuracy),
     ]
-
-
-def grouped(outcomes: Iterable[Outcome], key: Callable[[Outcome], str]) -> dict[str, list[Outcome]]:
-    groups: dict[str, list[Outcome]] = defaultdict(list)
-    for outcome in outcomes:
-        groups[key(outcome)].append(outcome)
-    return groups
 
 
 def language_order(language: str) -> tuple[int, str]:
