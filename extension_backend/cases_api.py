@@ -7,14 +7,14 @@ carry one unit's case into another unit's view. Every read and change is audited
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import Field
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.cases import CaseChangeError, merge_cases, reroute_case, split_case, units_of
+from db.cases import merge_cases, reroute_case, split_case, units_of
 from db.models import AuditEvent, Case, Evidence, Listing, Report, Unit
 from extension_backend import keys
 from extension_backend.api import principal_of
@@ -24,6 +24,7 @@ from extension_backend.requests import read_json_body, validate
 from extension_backend.schemas import StrictInput
 
 routes = web.RouteTableDef()
+In = TypeVar("In", bound=StrictInput)
 
 #: Roles that may change cases; observers (e.g. a Management Authority) only read.
 EDITORS = frozenset({"officer", "unit_admin", "coordinator", "admin"})
@@ -51,6 +52,14 @@ async def _principal(request: web.Request, *, edit: bool) -> Principal:
     if edit and principal.role not in EDITORS:
         raise ApiError(403, "forbidden", f"a {principal.role} may not change cases")
     return principal
+
+
+async def _change_request(request: web.Request, model: type[In]) -> tuple[Principal, In]:
+    """The caller, who must be allowed to change cases, and the validated body."""
+    principal = await _principal(request, edit=True)
+    data = validate(model, await read_json_body(request, request.app[keys.SETTINGS]))
+    assert isinstance(data, model)
+    return principal, data
 
 
 async def _visible_case(session: AsyncSession, principal: Principal, case_id: int) -> Case:
@@ -148,16 +157,11 @@ async def get_case(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/cases/{case_id}/merge")
 async def post_merge(request: web.Request) -> web.Response:
-    principal = await _principal(request, edit=True)
-    data = validate(MergeIn, await read_json_body(request, request.app[keys.SETTINGS]))
-    assert isinstance(data, MergeIn)
+    principal, data = await _change_request(request, MergeIn)
     async with request.app[keys.SESSIONS]() as session:
         source = await _visible_case(session, principal, _case_id(request))
         target = await _visible_case(session, principal, data.into)
-        try:
-            await merge_cases(session, source, target)
-        except CaseChangeError as exc:
-            raise ApiError(409, "conflict", str(exc)) from None
+        await merge_cases(session, source, target)
         session.add(
             _audit(principal, "case.merged", source.id or 0, into=target.id, reason=data.reason)
         )
@@ -168,15 +172,10 @@ async def post_merge(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/cases/{case_id}/split")
 async def post_split(request: web.Request) -> web.Response:
-    principal = await _principal(request, edit=True)
-    data = validate(SplitIn, await read_json_body(request, request.app[keys.SETTINGS]))
-    assert isinstance(data, SplitIn)
+    principal, data = await _change_request(request, SplitIn)
     async with request.app[keys.SESSIONS]() as session:
         source = await _visible_case(session, principal, _case_id(request))
-        try:
-            new = await split_case(session, source, data.reports)
-        except CaseChangeError as exc:
-            raise ApiError(409, "conflict", str(exc)) from None
+        new = await split_case(session, source, data.reports)
         session.add(
             _audit(
                 principal, "case.split", source.id or 0, into=new.id, reports=data.reports,
@@ -190,18 +189,13 @@ async def post_split(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/cases/{case_id}/reroute")
 async def post_reroute(request: web.Request) -> web.Response:
-    principal = await _principal(request, edit=True)
-    data = validate(RerouteIn, await read_json_body(request, request.app[keys.SETTINGS]))
-    assert isinstance(data, RerouteIn)
+    principal, data = await _change_request(request, RerouteIn)
     async with request.app[keys.SESSIONS]() as session:
         case = await _visible_case(session, principal, _case_id(request))
         unit = await session.get(Unit, data.unit.upper())
         if unit is None or not unit.active:
             raise ApiError(422, "unknown_unit", f"no active unit {data.unit!r}", field="unit")
-        try:
-            await reroute_case(session, case, unit, data.reason)
-        except CaseChangeError as exc:
-            raise ApiError(409, "conflict", str(exc)) from None
+        await reroute_case(session, case, unit, data.reason)
         session.add(
             _audit(principal, "case.rerouted", case.id or 0, unit=unit.code, reason=data.reason)
         )

@@ -12,6 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
+from db.cases import CaseChangeError
+
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -71,6 +73,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except ApiError as error:
         return error_response(error)
+    except CaseChangeError as error:  # a merge, split or reroute that cannot be done as asked
+        return error_response(ApiError(409, "conflict", str(error)))
     except web.HTTPRequestEntityTooLarge as exc:
         return error_response(
             ApiError(413, "too_large", f"the request is larger than {exc.max_size} bytes")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import random
 import subprocess
@@ -68,3 +69,14 @@ def jpeg(image: Image.Image, quality: int = 90) -> bytes:
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=quality)
     return out.getvalue()
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """A labelled JSON Lines file, strictly: no blank lines, one object per line."""
+    items = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        assert line.strip(), f"line {number}: blank line"
+        item = json.loads(line)
+        assert isinstance(item, dict), f"line {number}: not a JSON object"
+        items.append(item)
+    return items

@@ -7,13 +7,14 @@ unassigned, a fixed holdout split), so a score on it means something.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pycountry
+
+from tests.helpers import read_jsonl
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "jurisdiction_eval.jsonl"
 
@@ -23,17 +24,7 @@ ID = re.compile(r"^[a-z]{2}-\d{3}$")  # label's country in lower case ("xx" for 
 ISO2 = {country.alpha_2 for country in pycountry.countries}
 
 
-def load() -> list[dict[str, Any]]:
-    items = []
-    for number, line in enumerate(DATA.read_text(encoding="utf-8").splitlines(), 1):
-        assert line.strip(), f"line {number}: blank line"
-        item = json.loads(line)
-        assert isinstance(item, dict), f"line {number}: not a JSON object"
-        items.append(item)
-    return items
-
-
-ITEMS = load()
+ITEMS = read_jsonl(DATA)
 
 
 def test_size() -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from benchmarks.species_eval import LANGUAGES as EVAL_LANGUAGES
+from tests.helpers import read_jsonl
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "species_eval.jsonl"
 
@@ -201,17 +202,7 @@ KNOWN_LEXICON_GAPS = {
 }
 
 
-def load() -> list[dict[str, Any]]:
-    items = []
-    for number, line in enumerate(DATA.read_text(encoding="utf-8").splitlines(), 1):
-        assert line.strip(), f"line {number}: blank line"
-        item = json.loads(line)
-        assert isinstance(item, dict), f"line {number}: not a JSON object"
-        items.append(item)
-    return items
-
-
-ITEMS = load()
+ITEMS = read_jsonl(DATA)
 POSITIVES = [item for item in ITEMS if item["flagged"]]
 NEGATIVES = [item for item in ITEMS if not item["flagged"]]
 LEXICON_TAXA = {
