@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+import ahocorasick  # type: ignore[import-untyped]
 import phonenumbers
 import pycountry
 from babel import Locale
@@ -173,7 +174,9 @@ _CURRENCY_MARKS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\d\s?Kč", "CZ"),
     )
 )
+_ANY_CURRENCY_MARK = re.compile("|".join(f"(?:{p.pattern})" for p, _ in _CURRENCY_MARKS))
 _CURRENCY_CODE_IN_TEXT = re.compile(r"(?<![A-Za-z])([A-Z]{3})\s?\d|\d\s?([A-Z]{3})(?![A-Za-z])")
+_PLUS_SIGN = re.compile("[+\uff0b]")  # phonenumbers' PLUS_CHARS
 _WHATSAPP_LINK = re.compile(r"wa\.me/\+?(\d{7,15})")
 
 # Place matching: languages whose babel territory names we read, and how short a name may be.
@@ -185,6 +188,7 @@ _PLACE_LANGUAGES = (
 _MIN_LATIN_NAME = 4
 _LOCATION_WINDOW = 60  # characters after a "ships from" cue in which the place must start
 _WORD = re.compile(r"\w+")
+_NON_WORD = re.compile(r"\W+")
 # Scripts written without spaces between words: names in them are found as substrings.
 _SPACELESS = re.compile(
     "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]"
@@ -244,6 +248,9 @@ class Evidence:
     listing: Listing
     url: CanonicalURL | None
     hostname: str  # full host of the cleaned URL, "" without a usable URL
+    # The lines of the title and text, each as written (composed) and folded: place names
+    # and location cues are looked up line by line, by more than one signal type.
+    lines: tuple[tuple[str, Folded], ...] = ()
 
     @classmethod
     def of(cls, listing: Listing) -> Evidence:
@@ -254,7 +261,8 @@ class Evidence:
             except InvalidURL:
                 url = None
         hostname = (urlsplit(url.url).hostname or "") if url else ""
-        return cls(listing=listing, url=url, hostname=hostname)
+        lines = tuple((line, normalise(line)) for line in _composed(listing.full_text).splitlines())
+        return cls(listing=listing, url=url, hostname=hostname, lines=lines)
 
 
 class SignalType(Protocol):
@@ -302,8 +310,7 @@ class TextLocation:
     weight = TEXT_LOCATION_WEIGHT
 
     def detect(self, evidence: Evidence) -> Iterator[Signal]:
-        for line in _composed(evidence.listing.full_text).splitlines():
-            folded = normalise(line)
+        for line, folded in evidence.lines:
             for cue in _places().cues.finditer(folded.text):
                 window_end = min(len(folded.text), cue.end() + _LOCATION_WINDOW)
                 for place in _locate_folded(line, folded, cue.end(), window_end, anchored=True):
@@ -323,10 +330,10 @@ class TextPlace:
     weight = TEXT_PLACE_WEIGHT
 
     def detect(self, evidence: Evidence) -> Iterator[Signal]:
-        for line in _composed(evidence.listing.full_text).splitlines():
-            if _places().cues.search(normalise(line).text):
+        for line, folded in evidence.lines:
+            if _places().cues.search(folded.text):
                 continue
-            for place in locate(line):
+            for place in _locate_folded(line, folded, 0, len(folded.text), anchored=False):
                 if _ends_phrase(line, place.end):
                     yield Signal(self.name, place.text, place.country, self.weight)
 
@@ -406,6 +413,8 @@ class Currency:
                 yield Signal(self.name, code, country, self.weight)
 
     def _marks(self, text: str) -> Iterator[Signal]:
+        if not _ANY_CURRENCY_MARK.search(text):
+            return  # most texts: one search instead of one per mark
         for pattern, country in _CURRENCY_MARKS:
             if match := pattern.search(text):
                 yield Signal(self.name, match.group(0).strip(), country, self.weight)
@@ -424,12 +433,18 @@ class Phone:
         )
         if not text:
             return
-        numbers = [
-            match.number
-            for match in phonenumbers.PhoneNumberMatcher(
-                text, None, leniency=phonenumbers.Leniency.VALID
-            )
-        ]
+        # With no default region only numbers written with a plus sign parse, so a text
+        # without one is not handed to the (slow) matcher at all.
+        numbers = (
+            [
+                match.number
+                for match in phonenumbers.PhoneNumberMatcher(
+                    text, None, leniency=phonenumbers.Leniency.VALID
+                )
+            ]
+            if _PLUS_SIGN.search(text)
+            else []
+        )
         for link in _WHATSAPP_LINK.finditer(text):
             try:
                 number = phonenumbers.parse("+" + link.group(1), None)
@@ -559,31 +574,35 @@ def _locate_folded(
 
 
 def _find_names(folded: str, start: int, end: int) -> list[tuple[int, int, str, int]]:
-    """Non-overlapping (start, end, country, tier) of place names in folded[start:end]."""
+    """Non-overlapping (start, end, country, tier) of place names in folded[start:end].
+
+    Names in scripts with word spaces are whole words: they are looked up in the text with
+    every run of non-word characters squeezed to one space ("ciudad  de-mexico" reads as
+    "ciudad de mexico"), so a name of several words matches however its words are
+    separated. Names in scripts without spaces are substrings that start on a character of
+    such a script. Where names overlap, the one starting first wins, then the longest.
+    Both lookups are one pass of an Aho-Corasick automaton, not a loop over names.
+    """
     index = _places()
     found: list[tuple[int, int, str, int]] = []
-    tokens = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(folded, start, end)]
-    i = 0
-    while i < len(tokens):
-        for size in range(min(index.max_words, len(tokens) - i), 0, -1):
-            key = " ".join(token[2] for token in tokens[i : i + size])
-            if key in index.words:
-                country, tier = index.words[key]
-                found.append((tokens[i][0], tokens[i + size - 1][1], country, tier))
-                i += size
-                break
-        else:
-            i += 1
-    position = start
-    while position < end:
-        if _SPACELESS.match(folded, position):
-            for name in index.spaceless.get(folded[position], ()):
-                if folded.startswith(name, position, end):
-                    country, tier = index.spaceless_names[name]
-                    found.append((position, position + len(name), country, tier))
-                    position += len(name) - 1
-                    break
-        position += 1
+    squeezed = _NON_WORD.sub(" ", folded[start:end])
+    hits = [
+        (last - len(key) + 1, last + 1, value)
+        for last, (key, value) in index.word_automaton.iter(squeezed)
+        if (last + 1 == len(squeezed) or squeezed[last + 1] == " ")
+        and (last + 1 == len(key) or squeezed[last - len(key)] == " ")
+    ]
+    if hits:
+        # Squeezed text: word k starts after the k-th space (one more if it leads with one).
+        tokens = [match.span() for match in _WORD.finditer(folded, start, end)]
+        lead = 1 if squeezed.startswith(" ") else 0
+        for first, stop, (country, tier) in hits:
+            word = squeezed.count(" ", 0, first) - lead
+            words = squeezed.count(" ", first, stop)
+            found.append((tokens[word][0], tokens[word + words][1], country, tier))
+    if index.spaceless_automaton is not None and _SPACELESS.search(folded, start, end):
+        for last, (key, value) in index.spaceless_automaton.iter(folded, start, end):
+            found.append((last - len(key) + 1, last + 1, *value))
     found.sort(key=lambda match: (match[0], -match[1]))
     kept: list[tuple[int, int, str, int]] = []
     for match in found:
@@ -594,10 +613,9 @@ def _find_names(folded: str, start: int, end: int) -> list[tuple[int, int, str, 
 
 @dataclass(frozen=True, slots=True)
 class _PlaceIndex:
-    words: dict[str, tuple[str, int]]  # "united kingdom" → ("GB", tier)
-    max_words: int
-    spaceless_names: dict[str, tuple[str, int]]  # "越南" → ("VN", tier)
-    spaceless: dict[str, tuple[str, ...]]  # first character → names, longest first
+    # Values are (key, (country, tier)): "united kingdom" → ("GB", tier), "越南" → ("VN", tier).
+    word_automaton: Any
+    spaceless_automaton: Any  # None when no name is in a script without spaces
     cues: re.Pattern[str]
 
 
@@ -671,10 +689,10 @@ def _places() -> _PlaceIndex:
         entries.pop(_name_key(name), None)
 
     words = {key: value for key, value in entries.items() if not _SPACELESS.search(key)}
-    spaceless_names = {key: value for key, value in entries.items() if key not in words}
-    by_first: dict[str, list[str]] = {}
-    for name in spaceless_names:
-        by_first.setdefault(name[0], []).append(name)
+    # A name in a script without spaces is only looked for where such a script starts it.
+    spaceless = {
+        key: value for key, value in entries.items() if key not in words and _SPACELESS.match(key)
+    }
     cue_patterns = sorted((fold(cue) for cue in data["location_cues"]), key=len, reverse=True)
     # Longest cue first. Cues in a script with word spaces must start a word; the lookbehind
     # is written once for all of them rather than per alternative, which lets the regex engine
@@ -682,21 +700,25 @@ def _places() -> _PlaceIndex:
     # first character decides its group, so at any position only one group can match, and
     # within each group the longest-first order is kept.
     spaced = [re.escape(cue) for cue in cue_patterns if not _SPACELESS.match(cue)]
-    spaceless = [re.escape(cue) for cue in cue_patterns if _SPACELESS.match(cue)]
+    unspaced = [re.escape(cue) for cue in cue_patterns if _SPACELESS.match(cue)]
     alternatives = []
     if spaced:
         alternatives.append(r"(?<!\w)(?:" + "|".join(spaced) + ")")
-    alternatives += spaceless
+    alternatives += unspaced
     cues = re.compile("|".join(alternatives))
     return _PlaceIndex(
-        words=words,
-        max_words=max(key.count(" ") + 1 for key in words),
-        spaceless_names=spaceless_names,
-        spaceless={
-            char: tuple(sorted(names, key=len, reverse=True)) for char, names in by_first.items()
-        },
+        word_automaton=_automaton(words),
+        spaceless_automaton=_automaton(spaceless) if spaceless else None,
         cues=cues,
     )
+
+
+def _automaton(names: Mapping[str, tuple[str, int]]) -> Any:
+    automaton = ahocorasick.Automaton()
+    for key, value in names.items():
+        automaton.add_word(key, (key, value))
+    automaton.make_automaton()
+    return automaton
 
 
 # --- reference tables --------------------------------------------------------------------

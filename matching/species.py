@@ -124,6 +124,25 @@ KIND_CONFIDENCE: Mapping[str, float] = {
 }
 
 PLURAL_SUFFIXES = ("s", "es")  # regular plurals of en/fr/es/pt; irregular ones are data
+# Korean case particles, longest first: a noun is written with them, without a space.
+KOREAN_PARTICLES = ("으로", "에서", "에게", "까지", "부터", "이나", "이랑", "하고")
+KOREAN_PARTICLES += (
+    "을",
+    "를",
+    "이",
+    "가",
+    "은",
+    "는",
+    "의",
+    "도",
+    "만",
+    "와",
+    "과",
+    "로",
+    "에",
+    "나",
+    "랑",
+)
 SUPPRESS_GAP = 3  # "cockatiel parrot", "parrot - cockatiel": at most this many characters,
 #                   none of them letters or digits, between a not-listed name and the match
 #                   it suppresses
@@ -166,6 +185,7 @@ COMPOUND_NOT_REST = frozenset(
 SPELLED_MIN_LETTERS = 3  # "i v o r y": single letters in a row read as one word; two are an
 #                          abbreviation ("a b") as often as a word taken apart
 SPELLED_MIN_UNSPACED = 2  # "象 牙": in scripts without spaces, two characters already are
+PLAIN_WORDS_REMEMBERED = 200_000  # words a matcher knows need no reading (~20 MB at most)
 READINGS_CACHED = 65536  # distinct words whose reading a matcher remembers (~10 MB at most)
 SPLIT_RUN_MAX = 8  # pieces of a word taken apart that are tried together ("www.a.b.c...")
 INFLECTION_MIN_TERM = 6  # shortest one-word term matched in an inflected form
@@ -262,6 +282,12 @@ _SENTENCE_END = re.compile(r"[!?;。！？；\n\r]|\.(?!\d)|(?<!\d)\.")
 _CLAUSE_END = re.compile(r"[,，、|•]|\s[-‐‑‒–—―]\s|\s[-–—]$|^[-–—]\s")
 _GAP_WORD = re.compile(r"[^\W_]+")
 _CONJUNCTION_MARKS = frozenset("&+")
+# What may be part of a word spelled out (two single letters, a spelling mark or two between
+# them) or taken apart (a split mark between letters): `_words` decides whether it is one; a
+# text with neither is read word by word at once (`_reads_as_written`).
+_MAYBE_SPELLED = re.compile(r"(?<![^\W_])[^\W_][ .*·•~/\\^+:]{1,2}[^\W_](?![^\W_])")
+_MAYBE_SPLIT = re.compile(r"[^\W_][.*·•~/\\^](?:[^\W_]|[@$€])")
+_HANGUL_SYLLABLE = re.compile("[\uac00-\ud7a3]")
 _DASH = re.compile(r"(?<=[^\W_])[-_\u2010-\u2015\u2212](?=[^\W_])")
 
 _LISTED, _NOT_LISTED, _NEGATIVE, _CUE = range(4)
@@ -352,6 +378,18 @@ def term_key(term: str) -> str:
 def _unspaced(char: str) -> bool:
     """Whether `char` belongs to a script written without spaces between words."""
     return unicodedata.name(char, "").startswith(_UNSPACED_SCRIPTS)
+
+
+def _script_runs(atom: str) -> list[str]:
+    """`atom` split where a script with spaces meets one without ("出售rhino角")."""
+    runs = []
+    run = 0
+    for position in range(1, len(atom)):
+        if _unspaced(atom[position]) != _unspaced(atom[position - 1]):
+            runs.append(atom[run:position])
+            run = position
+    runs.append(atom[run:])
+    return runs
 
 
 def _is_word_char(char: str) -> bool:
@@ -1181,6 +1219,7 @@ class SpeciesMatcher:
         self._spelling = _Spelling(
             entries, term_languages, listed_kinds, frozenset(curated), rules.not_misspellings
         )
+        self._plain_words: set[str] = set()  # see `_reads_as_written`
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> SpeciesMatcher:
@@ -1198,6 +1237,14 @@ class SpeciesMatcher:
         """A matcher for the lexicon JSON file at `path`."""
         with open(path, "rb") as handle:
             return cls.from_bytes(handle.read())
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the words it has met (a cached matcher starts fresh)."""
+        return {name: value for name, value in self.__dict__.items() if name != "_plain_words"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._plain_words = set()
 
     @property
     def taxa(self) -> tuple[str, ...]:
@@ -1288,6 +1335,19 @@ class SpeciesMatcher:
                     _Hit(start, end, t.role, t.target, t.kind, t.confidence, key) for t in terms
                 )
                 continue
+            if _HANGUL_SYLLABLE.match(key, len(key) - 1):
+                # A Korean noun carries its case particle: "코끼리를", "상아가".
+                for particle in KOREAN_PARTICLES:
+                    stop = end + len(particle)
+                    if canonical.startswith(particle, end) and (
+                        stop == len(canonical) or not _is_word_char(canonical[stop])
+                    ):
+                        hits.extend(
+                            _Hit(start, stop, t.role, t.target, t.kind, t.confidence, key)
+                            for t in terms
+                        )
+                        break
+                continue
             for suffix in PLURAL_SUFFIXES:
                 stop = end + len(suffix)
                 if canonical.startswith(suffix, end) and (
@@ -1308,6 +1368,8 @@ class SpeciesMatcher:
         scanned like the canonical text, and a hit counts only if it touches a respelled word.
         Its offsets are mapped back to the canonical text.
         """
+        if self._reads_as_written(canonical, folded):
+            return []
         words: list[tuple[Sequence[int], bool, str, _Reading | None]] = []
         for positions, joined in self._words(canonical, folded, to_folded):
             if isinstance(positions, range):
@@ -1392,6 +1454,35 @@ class SpeciesMatcher:
             found.append(hit)
         return found
 
+    def _reads_as_written(self, canonical: str, folded: str) -> bool:
+        """Whether no word of `canonical` needs another reading: the common case, decided
+        without walking the text word by word.
+
+        It holds when nothing in the text may be a word taken apart (single letters close
+        together, or letters on both sides of a split mark or a dash; `_words` alone can tell
+        whether they really are, so any of them sends the text down the long way) and no
+        word, as written, has a reading. The words found plain so far are remembered in a
+        set, so a listing's words are mostly checked with one set difference.
+        """
+        if _MAYBE_SPELLED.search(canonical) or _MAYBE_SPLIT.search(canonical):
+            return False
+        if _DASH.search(folded):
+            return False
+        words = set(_ATOM.findall(canonical)) - self._plain_words
+        if not words:
+            return True
+        read = self._spelling.read
+        plain = []
+        for atom in words:
+            for word in (atom,) if atom.isascii() else _script_runs(atom):
+                if len(word) >= 4 and not word.isdigit() and read(word, False) is not None:
+                    return False
+            plain.append(atom)
+        if len(self._plain_words) > PLAIN_WORDS_REMEMBERED:
+            self._plain_words.clear()
+        self._plain_words.update(plain)
+        return True
+
     def _in_phrase(
         self,
         words: Sequence[tuple[Sequence[int], bool, str, _Reading | None]],
@@ -1429,13 +1520,9 @@ class SpeciesMatcher:
             if found.group().isascii():
                 atoms.append((start, end))
                 continue
-            # Split where a script with spaces meets one without ("出售rhino角").
-            run = start
-            for position in range(start + 1, end):
-                if _unspaced(canonical[position]) != _unspaced(canonical[position - 1]):
-                    atoms.append((run, position))
-                    run = position
-            atoms.append((run, end))
+            for run in _script_runs(found.group()):
+                atoms.append((start, start + len(run)))
+                start += len(run)
         # Spaces that stand for a hyphen or an underscore inside a word ("ivo_ry").
         dashes: set[int] = set()
         for mark in _DASH.finditer(folded):
@@ -1733,6 +1820,20 @@ class SpeciesMatcher:
                 return token
         return None
 
+    def _denied_after(self, text: str, end: int) -> str | None:
+        """The negation written right after the term that denies it, in the languages that
+        put it there ("象牙ではありません", "상아가 아닙니다", "हाथी दांत नहीं"), or None. A Korean
+        subject or topic particle may stand on the term ("상아가")."""
+        after = fold(text[end : end + 2 * CONTEXT_REACH]).lstrip()
+        for particle in KOREAN_PARTICLES:
+            if after.startswith(particle) and after[len(particle) : len(particle) + 1] in " ":
+                after = after[len(particle) :].lstrip()
+                break
+        for word in self._after_negators:
+            if after.startswith(word):
+                return word
+        return None
+
     @staticmethod
     def _clause_before(text: str, start: int) -> list[str]:
         """The folded words of the clause that ends at `start`, as far as `CONTEXT_REACH`."""
@@ -1786,6 +1887,9 @@ class SpeciesMatcher:
         denial = self._denied(text, found.start)
         if denial is not None:
             return f"negation '{denial}' before '{found.term}'", "negation"
+        denial = self._denied_after(text, found.end)
+        if denial is not None:
+            return f"negation '{denial}' after '{found.term}'", "negation"
         affirmed: bool | None = None
         for start, end, target in nearby:
             if start < found.end and found.start < end:

@@ -23,6 +23,7 @@ CONTEXTS: dict[str, Any] = json.loads(
     resources.files("matching").joinpath("data/contexts.json").read_text(encoding="utf-8")
 )
 LANGUAGES = {"en", "fr", "es", "pt", "de", "it", "nl", "zh", "ja", "ru", "id", "vi"}
+LANGUAGES |= {"th", "ko", "ar", "hi", "sw", "ms"}
 # The rules every language must have cues for: they decide most everyday listings.
 MAIN_RULES = {
     "colour",
@@ -611,3 +612,44 @@ def test_other_contexts_replace_the_shipped_ones() -> None:
     assert own.contexts_version == "mine"
     assert [o.rule for o in own.assess("tiger stuffy").overruled] == ["stuffed"]
     assert [m.term for m in own.find("tiger plush")] == ["tiger"]  # the shipped rules are gone
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("코끼리 인형 대형 회색", False),  # a plush elephant
+        ("دمية فيل قطيفة كبيرة", False),  # an elephant doll
+        ("पीतल की हाथी की मूर्ति, 8 इंच", False),  # a brass elephant statue
+        ("ลายเสือ เสื้อยืด", False),
+        ("상아 도장 팝니다", True),
+        ("عاج طبيعي للبيع", True),
+        ("असली हाथी दांत की चूड़ी", True),
+        ("pembe za ndovu halisi kilo 5", True),
+        ("ไม้พะยูงแปรรูป 2 คิว", True),  # the wood is the rosewood itself, not a likeness
+    ],
+)
+def test_cues_in_the_languages_added_later(text: str, flagged: bool) -> None:
+    assert bool(default_matcher().find(text)) is flagged, default_matcher().assess(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "negation"),
+    [
+        ("象牙ではありません 樹脂製 印鑑", "てはありません"),  # folded as the matcher reads it
+        ("상아가 아닙니다, 레진", "아닙니다"),
+        ("हाथी दांत नहीं, प्लास्टिक", "नहीं"),
+    ],
+)
+def test_a_negation_written_after_the_term_denies_it(text: str, negation: str) -> None:
+    assessment = default_matcher().assess(text)
+    assert not assessment.matches
+    assert any(item.rule == "negation" and negation in item.reason for item in assessment.overruled)
+
+
+def test_korean_nouns_are_found_with_their_particles() -> None:
+    found = default_matcher().find("코끼리를 팝니다, 천산갑을 삽니다")
+    assert [(m.taxon, m.term) for m in found] == [
+        ("Elephantidae", "코끼리를"),
+        ("Manidae", "천산갑을"),
+    ]
+    assert not default_matcher().find("상아색 원피스")  # a colour is not a particle
