@@ -9,7 +9,7 @@ from aiohttp import web
 
 from db.bootstrap import prepare
 from db.engine import create_engine, session_factory
-from extension_backend import api, cases_api, health, keys, openapi, pages
+from extension_backend import api, cases_api, evidence_api, health, keys, openapi, pages
 from extension_backend.delivery.worker import delivery_context
 from extension_backend.errors import error_middleware
 from extension_backend.evidence import EvidenceStore
@@ -54,10 +54,12 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.SCHEMAS] = build_schemas(settings)
     app[keys.ANON_LIMITER] = RateLimiter(settings.anonymous_reports_per_minute)
     app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(evidence_api.links_context)  # the evidence link secret
     app.cleanup_ctx.append(delivery_context)  # after the database: stops before it closes
     app.router.add_get("/", index)
     app.router.add_routes(api.routes)
     app.router.add_routes(cases_api.routes)
+    app.router.add_routes(evidence_api.routes)
     app.router.add_routes(pages.routes)
     app.router.add_routes(health.routes)
     app.router.add_routes(openapi.routes)

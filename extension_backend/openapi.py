@@ -9,6 +9,7 @@ from pydantic.json_schema import models_json_schema
 
 from extension_backend import keys
 from extension_backend.cases_api import MergeIn, RerouteIn, SplitIn
+from extension_backend.evidence_api import EXTENSIONS
 from extension_backend.schemas import (
     AnalysisOut,
     ErrorOut,
@@ -41,6 +42,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
         413: "Body, part, image or image count over the deployment's limits.",
         415: "Content type or file type not accepted.",
         409: "The change cannot be made as asked (e.g. merging a merged case).",
+        410: "The evidence link's time is up (its signature is right): get a fresh one.",
         422: "A field is missing, unknown or invalid; `field` names it.",
         429: "Rate limit reached; see Retry-After.",
     }
@@ -48,6 +50,37 @@ def _errors(*statuses: int) -> dict[str, Any]:
 
 
 CASE_ID = {"name": "case_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+EVIDENCE_TYPES = sorted(EXTENSIONS)
+
+
+def _query(name: str, schema: dict[str, Any], description: str, required: bool = False) -> Any:
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "schema": schema,
+        "description": description,
+    }
+
+
+EVIDENCE_PARAMETERS = [
+    {
+        "name": "sha256",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        "description": "The SHA-256 of the stored (served) copy.",
+    },
+    _query("case", {"type": "integer"}, "The case the file belongs to.", required=True),
+    _query("expires", {"type": "integer"}, "Link expiry, Unix seconds (signed links)."),
+    _query("delivery", {"type": "integer"}, "The delivery the link was made for (signed links)."),
+    _query(
+        "sig",
+        {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        "Hex HMAC-SHA256 of the link under the server's link secret.",
+    ),
+]
 OBJECT = {"content": {"application/json": {"schema": {"type": "object"}}}}
 
 
@@ -201,6 +234,27 @@ def build_openapi(settings: Settings, schemas: Schemas) -> dict[str, Any]:
                     "responses": {
                         "201": {"description": "The new case.", **OBJECT},
                         **_errors(400, 401, 403, 404, 409, 415, 422),
+                    },
+                }
+            },
+            "/api/v1/evidence/{sha256}": {
+                "get": {
+                    "operationId": "getEvidence",
+                    "summary": "One evidence file of a case (EXIF/GPS removed; audited).",
+                    "description": (
+                        "Opened by a signed link from a delivery (`case`, `expires`, "
+                        "`delivery`, `sig`, as found in a payload's `evidence[].url`) or by a "
+                        "bearer token of an account that sees the case (`case` only). Every "
+                        "other request gets the same 404, so links cannot be probed."
+                    ),
+                    "security": [{}, {"bearer": []}],
+                    "parameters": EVIDENCE_PARAMETERS,
+                    "responses": {
+                        "200": {
+                            "description": "The stored copy, never the bytes as received.",
+                            "content": dict.fromkeys(EVIDENCE_TYPES, BINARY),
+                        },
+                        **_errors(401, 404, 410),
                     },
                 }
             },

@@ -76,6 +76,16 @@ class Settings(BaseSettings):
     # Staging switch: every webhook delivery goes to this one URL instead of the unit's.
     delivery_staging_target: str | None = None
 
+    # Evidence links in deliveries: `GET /api/v1/evidence/{sha256}?case=…&expires=…&sig=…`,
+    # signed with this secret (HMAC-SHA256). Unset: a random secret is generated on first
+    # use and kept in `<data_dir>/evidence-link.secret`. Set it (the same on every instance)
+    # when several instances serve one database, or a link works only on the one that made
+    # it. Changing it invalidates every link already sent.
+    evidence_link_secret: str | None = Field(default=None, min_length=32)
+    # How long a link in a delivery opens its file; after that the link answers 410 and
+    # the unit reads the evidence through the case API with its token.
+    evidence_link_ttl_days: float = Field(default=30.0, gt=0)
+
     # E-mail channel: the SMTP server that sends unit notifications.
     smtp_host: str = "localhost"
     smtp_port: int = Field(default=587, ge=1, le=65535)

@@ -146,8 +146,10 @@ class EmailChannel(Channel):
         message = EmailMessage()
         message["From"] = s.smtp_from
         message["To"] = target.address
+        update = " update" if payload.get("event") == "case.updated" else ""
         message["Subject"] = (
-            f"[wildflag] {payload['priority']} case {payload['case']['id']}: {payload['reference']}"
+            f"[wildflag] {payload['priority']} case {payload['case']['id']}{update}:"
+            f" {payload['reference']}"
         )
         message["Message-ID"] = f"<{idempotency_key}@wildflag>"
         message["X-Wildflag-Idempotency-Key"] = idempotency_key

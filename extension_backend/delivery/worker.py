@@ -7,6 +7,11 @@ guarded by the same due condition and counts only if it changed the row. Sending
 outside any transaction. A row whose claimer crashed is due again when its lease expires,
 and is sent again with the same Idempotency-Key (at least once; receivers dedupe).
 
+An attempt is counted when it is claimed, not when its result is recorded: a send cut
+short by a crash still counts, so `attempts` matches what the receiver may have seen, and
+a row that kills every instance that sends it (a poison payload) ends dead after
+`delivery_max_attempts` claims instead of crashing the service forever.
+
 It must never lose a row: a failure is recorded on the row (failing, with backoff) or, past
 the attempt limit or on a refusal, the row is dead, logged as an error and audited.
 """
@@ -20,11 +25,13 @@ import random
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 from sqlalchemy import update
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.engine import SessionFactory
 from db.models import AuditEvent, Delivery, Unit
@@ -37,6 +44,7 @@ from extension_backend.delivery.channels import (
     build_channels,
 )
 from extension_backend.delivery.payload import build_payload
+from extension_backend.evidence_api import LINKS, EvidenceLinks
 from extension_backend.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -71,12 +79,16 @@ class Worker:
         *,
         clock: Clock = utcnow,
         jitter: Jitter = default_jitter,
+        links: EvidenceLinks | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
         self.channels = channels
         self.clock = clock
         self.jitter = jitter
+        # The evidence links in payloads; made from the settings (the secret file in the
+        # data dir) unless the app passes the ones its evidence route checks against.
+        self.links = links or EvidenceLinks.from_settings(settings)
 
     # -- the loop ----------------------------------------------------------------------
 
@@ -102,13 +114,19 @@ class Worker:
     # -- claiming ----------------------------------------------------------------------
 
     async def claim(self, limit: int | None = None) -> list[Claim]:
-        """Take up to `limit` due rows: mark them `sending` with a lease, in one transaction."""
+        """Take up to `limit` due rows: mark them `sending` with a lease, in one transaction.
+
+        Each claim counts as an attempt. A row whose lease ran out after its last allowed
+        attempt (its claimers all stopped before recording a result) is marked dead instead.
+        """
         limit = limit or self.settings.delivery_batch_size
         now = self.clock()
         lease_until = now + timedelta(seconds=self.settings.delivery_lease_seconds)
+        exhausted = col(Delivery.attempts) >= self.settings.delivery_max_attempts
         due = (
             col(Delivery.state).in_(DUE_STATES),
             col(Delivery.next_attempt_at) <= now,
+            ~(exhausted & (col(Delivery.state) == "sending")),
         )
         oldest_due = (
             select(Delivery.id)
@@ -116,21 +134,64 @@ class Worker:
             .order_by(col(Delivery.next_attempt_at), col(Delivery.id))
             .limit(limit)
         )
+        abandoned = (
+            col(Delivery.state) == "sending",
+            col(Delivery.next_attempt_at) <= now,
+            exhausted,
+        )
+        abandoned_ids = select(Delivery.id).where(*abandoned)
         async with self.sessions() as session, session.begin():
             dialect = session.bind.dialect.name if session.bind else ""
             if dialect == "postgresql":
                 # Rows another instance is claiming right now are locked: skip them.
                 oldest_due = oldest_due.with_for_update(skip_locked=True)
+                abandoned_ids = abandoned_ids.with_for_update(skip_locked=True)
+            await self._bury_abandoned(session, abandoned_ids, abandoned, now)
             # On SQLite (one writer, no row locks) this is a single guarded UPDATE: a row
             # another worker took first no longer matches `due` and is not returned.
             result = await session.exec(
                 update(Delivery)
                 .where(col(Delivery.id).in_(oldest_due.scalar_subquery()), *due)
-                .values(state="sending", next_attempt_at=lease_until, updated_at=now)
+                .values(
+                    state="sending",
+                    attempts=col(Delivery.attempts) + 1,
+                    next_attempt_at=lease_until,
+                    updated_at=now,
+                )
                 .returning(col(Delivery.id))
             )
             claimed = sorted(int(i) for i in result.scalars().all())
         return [Claim(ident, lease_until) for ident in claimed]
+
+    async def _bury_abandoned(
+        self, session: AsyncSession, ids: Any, abandoned: tuple[Any, ...], now: datetime
+    ) -> None:
+        """Mark dead the rows claimed `delivery_max_attempts` times without a result."""
+        error = "claimed for every allowed attempt; each claimer stopped before recording a result"
+        result = await session.exec(
+            update(Delivery)
+            .where(col(Delivery.id).in_(ids.scalar_subquery()), *abandoned)
+            .values(state="dead", next_attempt_at=None, last_error=error, updated_at=now)
+            .returning(
+                col(Delivery.id),
+                col(Delivery.case_id),
+                col(Delivery.report_id),
+                col(Delivery.unit_code),
+                col(Delivery.channel),
+                col(Delivery.attempts),
+            )
+        )
+        for ident, case_id, report_id, unit, channel, attempts in result.all():
+            log.error(
+                "delivery %d to %s by %s is dead after %d attempt(s): %s",
+                ident, unit, channel, attempts, error,
+            )  # fmt: skip
+            session.add(
+                _dead_event(
+                    ident, case_id=case_id, report_id=report_id, unit=unit, channel=channel,
+                    attempts=attempts, error=error, retryable=True,
+                )
+            )  # fmt: skip
 
     # -- sending -----------------------------------------------------------------------
 
@@ -142,7 +203,13 @@ class Worker:
                 assert delivery is not None
                 unit = await session.get(Unit, delivery.unit_code)
                 target = _target_of(unit, delivery)
-                payload = await build_payload(session, delivery, self.settings.base_url)
+                payload = await build_payload(
+                    session,
+                    delivery,
+                    self.settings.base_url,
+                    links=self.links,
+                    now=self.clock().timestamp(),
+                )
             channel = self.channels.get(delivery.channel)
             if channel is None:
                 raise DeliveryError(f"unknown channel {delivery.channel!r}", retryable=False)
@@ -163,7 +230,6 @@ class Worker:
                 .where(*_held(claim))
                 .values(
                     state="sent",
-                    attempts=col(Delivery.attempts) + 1,
                     delivered_at=now,
                     next_attempt_at=None,
                     last_error="",
@@ -181,8 +247,7 @@ class Worker:
             if delivery is None or not _still_held(delivery, claim):
                 log.warning("delivery %d failed after its lease ran out: %s", claim.id, error)
                 return
-            attempts = delivery.attempts + 1
-            delivery.attempts = attempts
+            attempts = delivery.attempts  # counted when claimed
             delivery.last_error = error[:2000]
             delivery.updated_at = now
             if not retryable or attempts >= settings.delivery_max_attempts:
@@ -197,22 +262,12 @@ class Worker:
                     error,
                 )
                 session.add(
-                    AuditEvent(
-                        actor="system",
-                        action="delivery.dead",
-                        object_type="delivery",
-                        object_id=str(claim.id),
-                        details={
-                            "case_id": delivery.case_id,
-                            "report_id": delivery.report_id,
-                            "unit": delivery.unit_code,
-                            "channel": delivery.channel,
-                            "attempts": attempts,
-                            "error": delivery.last_error,
-                            "retryable": retryable,
-                        },
+                    _dead_event(
+                        claim.id, case_id=delivery.case_id, report_id=delivery.report_id,
+                        unit=delivery.unit_code, channel=delivery.channel, attempts=attempts,
+                        error=delivery.last_error, retryable=retryable,
                     )
-                )
+                )  # fmt: skip
             else:
                 delay = min(
                     settings.delivery_backoff_cap_seconds,
@@ -228,6 +283,35 @@ class Worker:
                     error,
                 )
             session.add(delivery)
+
+
+def _dead_event(
+    delivery_id: int,
+    *,
+    case_id: int,
+    report_id: int,
+    unit: str,
+    channel: str,
+    attempts: int,
+    error: str,
+    retryable: bool,
+) -> AuditEvent:
+    """The audit record of a delivery given up on: operators are alerted from these."""
+    return AuditEvent(
+        actor="system",
+        action="delivery.dead",
+        object_type="delivery",
+        object_id=str(delivery_id),
+        details={
+            "case_id": case_id,
+            "report_id": report_id,
+            "unit": unit,
+            "channel": channel,
+            "attempts": attempts,
+            "error": error,
+            "retryable": retryable,
+        },
+    )
 
 
 def _held(claim: Claim) -> tuple[object, ...]:
@@ -264,7 +348,7 @@ async def delivery_context(app: web.Application) -> AsyncIterator[None]:
         return
     async with aiohttp.ClientSession() as http:
         channels = build_channels(http, settings)
-        worker = Worker(settings, app[keys.SESSIONS], channels)
+        worker = Worker(settings, app[keys.SESSIONS], channels, links=app[LINKS])
         app[WORKER] = worker
         task = asyncio.create_task(worker.run(), name="wildflag-delivery")
         yield

@@ -255,7 +255,7 @@ async def test_a_crashed_claim_is_delivered_after_the_lease(settings, api, peek,
     assert await survivor.run_once() == 1
 
     row = await one_delivery(peek)
-    assert (row.state, row.attempts) == ("sent", 1)
+    assert (row.state, row.attempts) == ("sent", 2)  # the crashed attempt counts too
     assert len(receiver.requests) == 2  # at least once: sent again after the crash…
     assert list(receiver.keys()) == [row.idempotency_key]  # …with the same key,
     assert receiver.new_keys == [row.idempotency_key]  # so the receiver records it once
@@ -263,6 +263,30 @@ async def test_a_crashed_claim_is_delivered_after_the_lease(settings, api, peek,
     # The dead instance's late result cannot overwrite the survivor's.
     await crashed._failed(claim, "late", retryable=True)
     assert (await one_delivery(peek)).state == "sent"
+
+
+async def test_a_row_every_claimer_dies_on_ends_dead(settings, api, peek, receiver, workers):
+    """A poison row (its send kills the instance each time) must not crash-loop forever."""
+    await set_channels(settings, "GB", webhook(receiver.url))
+    await report(api)
+    clock = FakeClock()
+    worker = await workers(clock, delivery_lease_seconds=60, delivery_max_attempts=3)
+
+    for attempt in (1, 2, 3):  # each claimer dies before recording anything
+        [claim] = await worker.claim()
+        row = await one_delivery(peek)
+        assert (row.state, row.attempts) == ("sending", attempt)
+        clock.advance(61)
+
+    assert await worker.claim() == []  # not a fourth time…
+    row = await one_delivery(peek)
+    assert (row.state, row.attempts, row.next_attempt_at) == ("dead", 3, None)  # …but dead
+    assert "stopped before recording" in row.last_error
+    [event] = await peek.rows(AuditEvent, AuditEvent.action == "delivery.dead")
+    assert event.object_id == str(row.id) and event.details["attempts"] == 3
+    await worker._sent(claim)  # the last claimer's late success cannot revive it
+    assert (await one_delivery(peek)).state == "dead"
+    assert receiver.requests == []
 
 
 async def test_two_workers_never_send_one_delivery_twice(
@@ -456,3 +480,83 @@ async def test_telegram_channel_posts_to_the_units_chat(
     assert await worker.run_once() == 1
     rows = await peek.rows(Delivery, Delivery.unit_code == "FR", Delivery.channel == "telegram")
     assert rows and rows[0].state == "dead" and "chat not found" in rows[0].last_error
+
+
+async def test_a_new_report_on_a_delivered_case_is_an_update(
+    settings, api, peek, receiver, workers
+):
+    await set_channels(settings, "GB", webhook(receiver.url))
+    first = await report(api)
+    clock = FakeClock()  # reset before each run: rows written later are due later
+    worker = await workers(clock)
+    assert await worker.run_once() == 1
+    second = await report(api, text="Same tusk, still for sale. Collection in London.")
+    clock.now = FakeClock().now
+    assert await worker.run_once() == 1
+
+    routed, updated = (json.loads(r["body"]) for r in receiver.requests)
+    assert (routed["event"], routed["update"]) == ("case.routed", None)
+    assert routed["reference"] == first["reference"]
+    assert updated["event"] == "case.updated"
+    assert updated["update"] == {"report_count": 2, "new_report": second["reference"]}
+    assert updated["case"]["id"] == routed["case"]["id"]  # the same case, not a new one
+    assert updated["references"] == [first["reference"], second["reference"]]
+    assert updated["idempotency_key"] != routed["idempotency_key"]  # a notification of its own
+
+    # Rerouted to another unit, the case is new to that unit: it is routed there, not updated.
+    fr = str(receiver.server.make_url("/fr"))
+    await set_channels(settings, "FR", webhook(fr))
+    token = await peek.token("officer", "GB")
+    response = await api.post(
+        f"/api/v1/cases/{routed['case']['id']}/reroute",
+        json={"unit": "FR", "reason": "the seller ships from Lyon"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status == 200, await response.text()
+    clock.now = FakeClock().now
+    assert await worker.run_once() == 1
+    to_fr = json.loads(receiver.requests[-1]["body"])
+    assert receiver.requests[-1]["path"] == "/fr"
+    assert (to_fr["event"], to_fr["unit"]["code"], to_fr["update"]) == ("case.routed", "FR", None)
+
+
+async def test_update_mail_and_chat_say_update(
+    settings, api, peek, smtp_server, workers, aiohttp_server
+):
+    bot_api = FakeBotApi()
+    app = web.Application()
+    app.router.add_post("/bot{token}/sendMessage", bot_api.send_message)
+    server = await aiohttp_server(app)
+    await set_channels(
+        settings,
+        "GB",
+        [
+            {"type": "email", "target": "nwcu@example.org"},
+            {"type": "telegram", "target": "-1001234567890"},
+        ],
+    )
+    clock = FakeClock()
+    worker = await workers(
+        clock,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_server.port,
+        telegram_token="123:TEST",
+        telegram_api_url=str(server.make_url("")),
+    )
+    first = await report(api)
+    clock.now = FakeClock().now
+    assert await worker.run_once() == 2
+    second = await report(api, text="Same tusk, price lowered.")
+    clock.now = FakeClock().now
+    assert await worker.run_once() == 2
+
+    [(_, new), (_, update)] = smtp_server.messages
+    case_id = json.loads(next(new.iter_attachments()).get_content())["case"]["id"]
+    assert new["Subject"] == f"[wildflag] critical case {case_id}: {first['reference']}"
+    assert update["Subject"] == f"[wildflag] critical case {case_id} update: {second['reference']}"
+    body = update.get_body(("plain",)).get_content()
+    assert f"wildflag case {case_id} update:" in body
+    assert f"A new report joined this case: {second['reference']} (2 reports in all)" in body
+    chat_new, chat_update = (m["text"] for m in bot_api.sent)
+    assert chat_new.startswith(f"wildflag case {case_id}: ") and "update" not in chat_new
+    assert chat_update.startswith(f"wildflag case {case_id} update: ")
