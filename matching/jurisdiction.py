@@ -174,7 +174,9 @@ _CURRENCY_MARKS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\d\s?Kč", "CZ"),
     )
 )
-_ANY_CURRENCY_MARK = re.compile("|".join(f"(?:{p.pattern})" for p, _ in _CURRENCY_MARKS))
+# Something every currency mark above holds (its symbol, or the letters of "Rp", "RM", "KSh"),
+# found in one quick search: most texts hold none, and skip the marks' own searches.
+_ANY_CURRENCY_MARK = re.compile("[£₫đ฿บ₱₦₹₽р₴г₩원₺₸₲₭៛₮₾₼֏৳₡円$łč]|R[pM]|K[Ss]h")
 _CURRENCY_CODE_IN_TEXT = re.compile(r"(?<![A-Za-z])([A-Z]{3})\s?\d|\d\s?([A-Z]{3})(?![A-Za-z])")
 _PLUS_SIGN = re.compile("[+\uff0b]")  # phonenumbers' PLUS_CHARS
 _WHATSAPP_LINK = re.compile(r"wa\.me/\+?(\d{7,15})")

@@ -9,6 +9,8 @@ import pytest
 
 from matching import jurisdiction
 from matching.jurisdiction import (
+    _ANY_CURRENCY_MARK,
+    _CURRENCY_MARKS,
     CURRENCY_WEIGHT,
     PHONE_WEIGHT,
     REPORTER_COUNTRY_WEIGHT,
@@ -345,3 +347,17 @@ def test_a_place_in_passing_does_not_outweigh_a_country_site() -> None:
         Listing(url="https://www.ebay.de/itm/123456789012", text="Antique from Kenya.")
     )
     assert result.country == "DE"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "£5", "5đ", "100 vnđ", "฿200", "5 บาท", "₱9", "₦9", "₹9", "₽9", "5 руб", "₴9", "5 грн",
+        "₩9", "5 원", "₺9", "₸9", "₲9", "₭9", "៛9", "₮9", "₾9", "₼9", "֏9", "৳9", "₡9", "5 円",
+        "R$ 9", "HK$9", "NT$9", "S$9", "A$9", "AU$9", "NZ$9", "CA$9", "MX$9", "Rp. 9", "RM 9",
+        "KSh 9", "Ksh.9", "5 zł", "5 Kč",
+    ],
+)  # fmt: skip
+def test_every_currency_mark_passes_the_quick_search(text: str) -> None:
+    assert any(pattern.search(text) for pattern, _ in _CURRENCY_MARKS), text
+    assert _ANY_CURRENCY_MARK.search(text), text
