@@ -44,6 +44,11 @@ class Unit(SQLModel, table=True):
     # Empty means every appendix; otherwise the highest appendices ("I", "II", "III",
     # "review") of the cases this unit takes.
     appendices: list[str] = Field(default_factory=list, sa_type=JSONType)
+    # Empty means every case; otherwise taxon names (any rank: "Orchidaceae", "Dalbergia",
+    # "Elasmobranchii", "Plantae") one of which a case's species must fall under.
+    taxa: list[str] = Field(default_factory=list, sa_type=JSONType)
+    # Opt-in: also receive cases reported by someone who declared one of `countries`.
+    reporter_cases: bool = False
     channels: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSONType)
     active: bool = True
     created_at: datetime = _created()

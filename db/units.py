@@ -11,11 +11,14 @@ from matching.routing import UnitRule, rules_from_rows
 
 
 def rule_of(unit: Unit) -> UnitRule:
+    """A stored unit as the rule `matching.routing.route` applies."""
     return UnitRule(
         code=unit.code,
         countries=frozenset(unit.countries),
         coordinating=unit.kind == "coordinating",
         appendices=frozenset(unit.appendices),
+        taxa=frozenset(unit.taxa),
+        reporter_cases=unit.reporter_cases,
     )
 
 

@@ -6,20 +6,23 @@ import argparse
 import asyncio
 import json
 import logging
+import re
 import secrets
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
+import pycountry
 from aiohttp import web
 from sqlalchemy.engine import make_url
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.bootstrap import prepare
 from db.engine import create_engine, is_sqlite, session_factory
-from db.models import Unit
+from db.models import AuditEvent, Unit
 from db.units import seed_unit_rules, unit_rules
 from extension_backend.app import create_app
 from extension_backend.auth import ROLES, create_token
@@ -34,7 +37,7 @@ from extension_backend.settings import Settings
 from extension_backend.species_store import SpeciesImportError, import_file, load_matcher
 from extension_backend.species_store import status as species_status
 from matching.analysis import analyze
-from matching.routing import UnitRule
+from matching.routing import APPENDICES, UnitRule, parse_taxa
 from matching.urls import InvalidURL
 
 #: Request line, status, size and time; no client address, so that the logs of a service
@@ -184,7 +187,241 @@ def cmd_units_list(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(unit.model_dump(mode="json"), ensure_ascii=False))
         else:
-            print(f"{unit.code}\t{unit.kind}\t{' '.join(unit.countries)}\t{unit.name}")
+            line = f"{unit.code}\t{unit.kind}\t{' '.join(unit.countries)}\t{unit.name}"
+            filters = _unit_filters(unit)
+            print(f"{line}\t{filters}" if filters else line)  # unfiltered lines as before
+    return 0
+
+
+def _unit_filters(unit: Unit) -> str:
+    """What narrows or widens a unit's cases, in one line: "appendices I II; taxa Orchidaceae"."""
+    parts = []
+    if unit.appendices:
+        parts.append(f"appendices {' '.join(unit.appendices)}")
+    if unit.taxa:
+        parts.append(f"taxa {', '.join(unit.taxa)}")
+    if unit.reporter_cases:
+        parts.append("reporter cases")
+    if not unit.active:
+        parts.append("inactive")
+    return "; ".join(parts)
+
+
+T = TypeVar("T")
+
+#: A unit code as the directory writes them: "GB", "COORD", "FR-REVIEW".
+UNIT_CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]{1,15}")
+
+
+class UnitChangeError(ValueError):
+    """A `units add/edit/show` request that cannot be carried out; the message says why."""
+
+
+async def _in_units_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    engine = create_engine(settings.effective_database_url)
+    try:
+        await prepare(engine)
+        async with session_factory(engine)() as session:
+            return await work(session)
+    finally:
+        await engine.dispose()
+
+
+def _countries_arg(text: str) -> list[str]:
+    """ISO 3166-1 alpha-2 codes from "GB GG JE" (or commas), upper-cased, each once.
+
+    Checked against pycountry so that a typo ("UK") does not leave a country unrouted.
+    """
+    codes = list(dict.fromkeys(text.replace(",", " ").upper().split()))
+    unknown = [c for c in codes if len(c) != 2 or pycountry.countries.get(alpha_2=c) is None]
+    if unknown:
+        raise UnitChangeError(
+            f"unknown country codes: {', '.join(unknown)} (ISO 3166-1 alpha-2, e.g. GB, FR)"
+        )
+    return codes
+
+
+def _appendices_arg(text: str) -> list[str]:
+    """Appendix filter values from "I II" or "review", in their canonical spelling."""
+    canonical = {value.lower(): value for value in APPENDICES}
+    given = list(dict.fromkeys(text.replace(",", " ").split()))
+    unknown = [value for value in given if value.lower() not in canonical]
+    if unknown:
+        raise UnitChangeError(
+            f"unknown appendices: {', '.join(unknown)} (one of {', '.join(APPENDICES)})"
+        )
+    return [canonical[value.lower()] for value in given]
+
+
+def _taxa_arg(text: str) -> list[str]:
+    """Taxon names from "Orchidaceae Dalbergia" or "Dalbergia nigra, Orchidaceae"."""
+    names = sorted(parse_taxa(text), key=str.lower)
+    bad = [name for name in names if not re.fullmatch(r"[^\W\d_][\w .-]*", name)]
+    if bad:
+        raise UnitChangeError(f"not taxon names: {', '.join(bad)}")
+    return names
+
+
+def _unit_code_arg(code: str) -> str:
+    code = code.strip().upper()
+    if not UNIT_CODE.fullmatch(code):
+        raise UnitChangeError(
+            f"unit code {code!r}: 2 to 16 letters, digits, '-' or '_', e.g. GB or FR-REVIEW"
+        )
+    return code
+
+
+def _audit_unit(action: str, code: str, details: dict[str, Any]) -> AuditEvent:
+    return AuditEvent(
+        actor="cli", action=action, object_type="unit", object_id=code, details=details
+    )
+
+
+def _unit_command(run: Callable[[], T]) -> T | None:
+    """Run a units command; a refused change is printed on stderr and yields None."""
+    try:
+        return run()
+    except UnitChangeError as exc:
+        print(f"wildflag: {exc}", file=sys.stderr)
+        return None
+
+
+def cmd_units_add(args: argparse.Namespace) -> int:
+    def values() -> dict[str, Any]:
+        code = _unit_code_arg(args.code)
+        countries = _countries_arg(args.countries or "")
+        if args.kind == "national" and not countries:
+            raise UnitChangeError("a national unit needs --countries, e.g. --countries 'GB GG'")
+        name = (args.name or "").strip()
+        if not name:
+            raise UnitChangeError("--name must not be empty")
+        return {
+            "code": code,
+            "name": name,
+            "kind": args.kind,
+            "countries": countries,
+            "appendices": _appendices_arg(args.appendices or ""),
+            "taxa": _taxa_arg(args.taxa or ""),
+            "reporter_cases": bool(args.reporter_cases),
+        }
+
+    async def add(session: AsyncSession) -> Unit:
+        fields = values()
+        if await session.get(Unit, fields["code"]) is not None:
+            raise UnitChangeError(
+                f"unit {fields['code']} already exists (change it with `wildflag units edit`)"
+            )
+        unit = Unit(**fields)
+        session.add(unit)
+        details = {k: v for k, v in fields.items() if k != "code"}
+        session.add(_audit_unit("unit.created", unit.code, details))
+        await session.commit()
+        return unit
+
+    unit = _unit_command(lambda: asyncio.run(_in_units_session(_settings(), add)))
+    if unit is None:
+        return 2
+    print(f"unit {unit.code} added", file=sys.stderr)
+    return 0
+
+
+def cmd_units_edit(args: argparse.Namespace) -> int:
+    def wanted() -> dict[str, Any]:
+        changes: dict[str, Any] = {}
+        if args.name is not None:
+            if not args.name.strip():
+                raise UnitChangeError("--name must not be empty")
+            changes["name"] = args.name.strip()
+        if args.kind is not None:
+            changes["kind"] = args.kind
+        if args.countries is not None:
+            changes["countries"] = _countries_arg(args.countries)
+        if args.appendices is not None:
+            changes["appendices"] = _appendices_arg(args.appendices)
+        if args.taxa is not None:
+            changes["taxa"] = _taxa_arg(args.taxa)
+        if args.reporter_cases is not None:
+            changes["reporter_cases"] = args.reporter_cases
+        if args.active is not None:
+            changes["active"] = args.active
+        if not changes:
+            raise UnitChangeError(
+                "nothing to change: give --name, --kind, --countries, --appendices, --taxa, "
+                "--(no-)reporter-cases or --active/--inactive"
+            )
+        return changes
+
+    async def edit(session: AsyncSession) -> dict[str, dict[str, Any]]:
+        changes = wanted()
+        code = args.code.strip().upper()
+        unit = await session.get(Unit, code)
+        if unit is None:
+            raise UnitChangeError(f"no unit {code!r} (see `wildflag units list`)")
+        kind = changes.get("kind", unit.kind)
+        if kind == "national" and not changes.get("countries", unit.countries):
+            raise UnitChangeError("a national unit needs countries")
+        done = {
+            field: {"from": getattr(unit, field), "to": value}
+            for field, value in changes.items()
+            if getattr(unit, field) != value
+        }
+        if done:
+            for field, change in done.items():
+                setattr(unit, field, change["to"])  # new lists: in-place JSON edits are lost
+            session.add(unit)
+            session.add(_audit_unit("unit.updated", unit.code, {"changes": done}))
+            await session.commit()
+        return done
+
+    done = _unit_command(lambda: asyncio.run(_in_units_session(_settings(), edit)))
+    if done is None:
+        return 2
+    code = args.code.strip().upper()
+    if not done:
+        print(f"unit {code}: unchanged", file=sys.stderr)
+    for field, change in done.items():
+        was, now = _shown(change["from"]), _shown(change["to"])
+        print(f"unit {code}: {field} {was} → {now}", file=sys.stderr)
+    return 0
+
+
+def _shown(value: Any) -> str:
+    """A field's value for a person: lists by blanks, or commas when a name has a blank."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        items = [str(v) for v in value]
+        return (", " if any(" " in v for v in items) else " ").join(items) or "(none)"
+    return str(value)
+
+
+def cmd_units_show(args: argparse.Namespace) -> int:
+    async def show(session: AsyncSession) -> Unit:
+        code = args.code.strip().upper()
+        unit = await session.get(Unit, code)
+        if unit is None:
+            raise UnitChangeError(f"no unit {code!r} (see `wildflag units list`)")
+        return unit
+
+    unit = _unit_command(lambda: asyncio.run(_in_units_session(_settings(), show)))
+    if unit is None:
+        return 2
+    if args.json:
+        print(json.dumps(unit.model_dump(mode="json"), ensure_ascii=False))
+        return 0
+    channels = ", ".join(
+        f"{index} {c.get('type', '')} {c.get('target', '')}"
+        for index, c in enumerate(unit.channels)
+    )
+    print(f"code: {unit.code}")
+    print(f"name: {unit.name}")
+    print(f"kind: {unit.kind}")
+    print(f"countries: {' '.join(unit.countries) or '(none)'}")
+    print(f"appendices: {' '.join(unit.appendices) or '(every case)'}")
+    print(f"taxa: {', '.join(unit.taxa) or '(every case)'}")
+    print(f"reporter cases: {_shown(unit.reporter_cases)}")
+    print(f"active: {_shown(unit.active)}")
+    print(f"channels: {channels or '(dashboard only)'}")
     return 0
 
 
@@ -493,6 +730,54 @@ def parser() -> argparse.ArgumentParser:
     units_list = units_sub.add_parser("list", help="list units")
     units_list.add_argument("--json", action="store_true", help="one JSON object per line")
     units_list.set_defaults(func=cmd_units_list)
+    units_add = units_sub.add_parser("add", help="add a unit to the directory")
+    units_add.add_argument("code", metavar="CODE", help="unit code, e.g. GB or FR-REVIEW")
+    units_add.add_argument("--name", required=True)
+    units_add.add_argument("--kind", choices=("national", "coordinating"), default="national")
+    units_add.add_argument("--countries", help='ISO-2 codes it covers, e.g. "GB GG JE IM"')
+    units_add.add_argument(
+        "--appendices", help='only cases whose highest appendix is one of these: "I II", "review"'
+    )
+    units_add.add_argument(
+        "--taxa",
+        help='only cases with a species under one of these taxa (any rank): "Orchidaceae '
+        'Dalbergia", "Plantae"; separate with commas to name a binomial',
+    )
+    units_add.add_argument(
+        "--reporter-cases",
+        action="store_true",
+        help="also receive cases reported by someone in one of its countries",
+    )
+    units_add.set_defaults(func=cmd_units_add)
+    units_edit = units_sub.add_parser(
+        "edit", help='change a unit; an empty value ("") clears a filter'
+    )
+    units_edit.add_argument("code", metavar="CODE")
+    units_edit.add_argument("--name")
+    units_edit.add_argument("--kind", choices=("national", "coordinating"))
+    units_edit.add_argument("--countries", help="replaces the list")
+    units_edit.add_argument("--appendices", help='replaces the filter; "" takes every case')
+    units_edit.add_argument("--taxa", help='replaces the filter; "" takes every case')
+    units_edit.add_argument(
+        "--reporter-cases",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="receive (or stop receiving) cases reported from its countries",
+    )
+    active = units_edit.add_mutually_exclusive_group()
+    active.add_argument("--active", dest="active", action="store_const", const=True)
+    active.add_argument(
+        "--inactive",
+        dest="active",
+        action="store_const",
+        const=False,
+        help="routes nothing to the unit until made active again",
+    )
+    units_edit.set_defaults(func=cmd_units_edit, active=None)
+    units_show = units_sub.add_parser("show", help="one unit with its filters and channels")
+    units_show.add_argument("code", metavar="CODE")
+    units_show.add_argument("--json", action="store_true", help="as one JSON object")
+    units_show.set_defaults(func=cmd_units_show)
     channel = units_sub.add_parser("channel", help="where a unit's cases are delivered")
     channel_sub = channel.add_subparsers(dest="channel_command", required=True)
     channel_add = channel_sub.add_parser(

@@ -52,11 +52,11 @@ from extension_backend.evidence import (
 )
 from extension_backend.images import ImageHit, ImageIndex, fingerprint, hash_rows
 from extension_backend.settings import Settings
-from matching.analysis import Analysis, analyze, joined_to_case
+from matching.analysis import PRIORITY_CONFIDENCE, Analysis, analyze, joined_to_case
 from matching.fingerprints import Fingerprint
 from matching.jurisdiction import Signal
 from matching.listing import Listing as ListingFacts
-from matching.routing import NoRoute
+from matching.routing import NoRoute, Taxon
 from matching.species import SpeciesMatcher
 from matching.urls import InvalidURL
 
@@ -398,7 +398,8 @@ class Intake:
     async def _judged_with_case(
         self, session: AsyncSession, case: Case, analysis: Analysis, fields: dict[str, Any]
     ) -> Analysis:
-        """Re-weigh jurisdiction and routing with the signals of the case's earlier reports."""
+        """Re-weigh jurisdiction and routing with the signals and species of the case's
+        earlier reports (the species for the units' taxa filters)."""
         latest = (
             await session.exec(
                 select(JurisdictionDecision)
@@ -413,6 +414,7 @@ class Intake:
             case.appendix,
             await unit_rules(session),
             _text(fields.get("reporter_country")),
+            await _case_species(session, _id(case)),
         )
 
     async def _record_analysis(
@@ -494,6 +496,22 @@ def _update_case(case: Case, analysis: Analysis, fields: dict[str, Any]) -> None
         case.title = _text(fields["title"])[:1000]
     case.report_count += 1
     case.updated_at = utcnow()
+
+
+async def _case_species(session: AsyncSession, case_id: int) -> list[Taxon]:
+    """The taxa the case's earlier reports named surely enough to set a priority, each once:
+    what a unit's taxa filter judges the case by, as `matching.analysis.routing_species`."""
+    rows = (
+        await session.exec(
+            select(SpeciesMatch)
+            .join(AnalysisRow, col(AnalysisRow.id) == SpeciesMatch.analysis_id)
+            .join(Report, col(Report.id) == AnalysisRow.report_id)
+            .where(Report.case_id == case_id, SpeciesMatch.confidence >= PRIORITY_CONFIDENCE)
+            .order_by(col(SpeciesMatch.id))
+        )
+    ).all()
+    taxa = (Taxon(row.taxon, row.rank, row.family, row.order_name, row.class_name) for row in rows)
+    return list(dict.fromkeys(taxa))
 
 
 async def _case_of_evidence(session: AsyncSession, evidence_id: int) -> Case | None:

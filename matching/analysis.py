@@ -14,7 +14,7 @@ from typing import Any
 from matching.appendix import highest_appendix
 from matching.jurisdiction import RULES_VERSION, Jurisdiction, Signal, infer_jurisdiction, weigh
 from matching.listing import Listing
-from matching.routing import Route, UnitRule, route
+from matching.routing import Route, Taxonomic, UnitRule, route
 from matching.species import Overruled, SpeciesMatch, SpeciesMatcher, default_matcher
 from matching.urls import CanonicalURL, canonical_url
 
@@ -105,7 +105,9 @@ def analyze(
         priority_rank=rank,
         url=url,
         jurisdiction=jurisdiction,
-        routes=_routes(jurisdiction, appendix, units, listing.reporter_country),
+        routes=_routes(
+            jurisdiction, appendix, units, listing.reporter_country, routing_species(species)
+        ),
         lexicon_version=matcher.version,
         rules_version=RULES_VERSION,
     )
@@ -117,18 +119,32 @@ def joined_to_case(
     case_appendix: str | None,
     units: Sequence[UnitRule],
     reporter_country: str = "",
+    case_species: Sequence[Taxonomic] = (),
 ) -> Analysis:
     """`analysis` of a report that joins an existing case, judged with the whole case.
 
     The case's country is weighed from the signals of all its reports, so one report seen
     through another country's site of a global platform does not move a case the seller's
-    own words placed; and the case's highest appendix decides which unit filters apply.
-    The report's own species and priority are unchanged.
+    own words placed; and the case's highest appendix and all its species (`case_species`:
+    those of its earlier reports that were sure enough to set a priority, see
+    `routing_species`) decide which unit filters apply. The reporter's country is this
+    report's. The report's own species and priority are unchanged.
     """
     jurisdiction = weigh([*case_signals, *analysis.jurisdiction.signals])
     appendix = highest_appendix(a for a in (case_appendix, analysis.appendix) if a)
-    routes = _routes(jurisdiction, appendix, units, reporter_country)
+    species = [*case_species, *routing_species(analysis.species)]
+    routes = _routes(jurisdiction, appendix, units, reporter_country, species)
     return replace(analysis, jurisdiction=jurisdiction, routes=routes)
+
+
+def routing_species(species: Sequence[SpeciesMatch]) -> list[SpeciesMatch]:
+    """The matches a unit's taxa filter is judged on: those sure enough to set the priority.
+
+    The same bar as the priority's, so a case in review (no sure species) is one a
+    taxa-filtered unit turns away, and a bare "tusk" does not send a case to a unit that
+    takes only elephants.
+    """
+    return [m for m in species if m.confidence >= PRIORITY_CONFIDENCE]
 
 
 def _routes(
@@ -136,6 +152,7 @@ def _routes(
     appendix: str | None,
     units: Sequence[UnitRule],
     reporter_country: str,
+    species: Sequence[Taxonomic],
 ) -> tuple[Route, ...]:
     behind = {s.signal for s in jurisdiction.signals if s.country == jurisdiction.country}
     return tuple(
@@ -145,5 +162,6 @@ def _routes(
             units,
             reporter_country=reporter_country or None,
             signals=sorted(behind),
+            species=species,
         )
     )

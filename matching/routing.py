@@ -1,9 +1,13 @@
 """Which units get a case: routing rules as data and one pure function with a fallback.
 
-A case goes to every unit whose countries include the listing's country and whose appendix
-filter admits the case's priority; when none does (no country, a country no unit covers, or
-a filter that turns it away), it goes to every coordinating unit; with no coordinating unit
-either, `route` raises `NoRoute`. Every route carries the reason it was chosen.
+A case goes to every unit whose countries include the listing's country and whose filters
+admit it: the appendix filter (the case's highest appendix) and the taxa filter (any of the
+case's species at any rank). When none does (no country, a country no unit covers, or
+filters that turn it away), it goes to every coordinating unit; with no coordinating unit
+either, `route` raises `NoRoute`. Besides, a unit that opted in to `reporter_cases` gets a
+second copy of the cases reported by someone in its countries, filters permitting. Every
+route carries the reason it was chosen, and a fallback route says which filter turned the
+country's unit away.
 
 This module must never drop a case silently, never guess a country, and never read the
 database: callers pass the unit rules in (see `rules_from_rows` for the seed file's shape).
@@ -13,14 +17,104 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from matching.appendix import RANKS, highest_appendix
 
-__all__ = ["APPENDICES", "NoRoute", "Route", "UnitRule", "route", "rules_from_rows"]
+__all__ = [
+    "APPENDICES",
+    "NoRoute",
+    "Route",
+    "Taxon",
+    "Taxonomic",
+    "UnitRule",
+    "kingdom_of",
+    "parse_taxa",
+    "route",
+    "rules_from_rows",
+    "taxon_names",
+]
 
 # What an appendix filter may name: the case's highest CITES Appendix, or "review" for a
 # case no species matched.
 APPENDICES = ("I", "II", "III", "review")
+
+#: Ranks whose scientific name starts with its genus ("Dalbergia nigra"), and with its
+#: species below that ("Panthera tigris altaica"), as the CITES checklist writes RankName.
+_BELOW_GENUS = frozenset({"SPECIES", "SUBSPECIES", "VARIETY"})
+#: Family names the botanical code (ICN Art. 18.5) keeps beside their "-aceae" forms; CITES
+#: writes Leguminosae and Palmae.
+_CONSERVED_PLANT_FAMILIES = frozenset(
+    {
+        "compositae",
+        "cruciferae",
+        "gramineae",
+        "guttiferae",
+        "labiatae",
+        "leguminosae",
+        "palmae",
+        "umbelliferae",
+    }
+)
+
+
+class Taxonomic(Protocol):
+    """What routing reads of a species: `matching.species.SpeciesMatch` is one, `Taxon` too."""
+
+    @property
+    def taxon(self) -> str: ...
+    @property
+    def rank(self) -> str: ...
+    @property
+    def family(self) -> str | None: ...
+    @property
+    def order(self) -> str | None: ...
+    @property
+    def class_(self) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Taxon:
+    """A taxon with the names of the ranks above it, for callers without a `SpeciesMatch`
+    (stored matches, tests)."""
+
+    taxon: str
+    rank: str = ""
+    family: str | None = None
+    order: str | None = None
+    class_: str | None = None
+
+
+def kingdom_of(species: Taxonomic) -> str | None:
+    """ "Plantae" or "Animalia" as the codes of nomenclature fix it, or None when they don't.
+
+    The species data carry no kingdom, yet a flora authority wants to say "Plantae". The
+    endings are rules, not guesses: a zoological family ends in "-idae" (ICZN Art. 29.2), a
+    botanical family in "-aceae" or is one of eight conserved names (ICN Art. 18), a
+    botanical order in "-ales" (Art. 17.1) and a botanical class in "-opsida" (Art. 16.3).
+    """
+    family = (species.family or (species.taxon if species.rank == "FAMILY" else "")).lower()
+    if family.endswith("idae"):
+        return "Animalia"
+    if family.endswith("aceae") or family in _CONSERVED_PLANT_FAMILIES:
+        return "Plantae"
+    if (species.order or "").lower().endswith("ales"):
+        return "Plantae"
+    if (species.class_ or "").lower().endswith("opsida"):
+        return "Plantae"
+    return None
+
+
+def taxon_names(species: Taxonomic) -> frozenset[str]:
+    """Every name the species goes by at some rank, lower-cased: itself, its species and
+    genus (read from the binomial), family, order, class and kingdom."""
+    names = [species.taxon, species.family, species.order, species.class_, kingdom_of(species)]
+    words = species.taxon.split()
+    if species.rank.upper() in _BELOW_GENUS and len(words) >= 2:
+        names.append(words[0])  # the genus
+        if len(words) >= 3:
+            names.append(" ".join(words[:2]))  # the species of a subspecies or variety
+    return frozenset(name.strip().lower() for name in names if name and name.strip())
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,15 +123,44 @@ class UnitRule:
 
     `appendices` empty means every case; otherwise only cases whose highest appendix
     ("I", "II", "III") or "review" is listed.
+
+    `taxa` empty means every case; otherwise only cases one of whose species falls under
+    one of these names at some rank (species, genus, family, order, class, or the kingdoms
+    Plantae / Animalia), compared without case: a flora authority lists "Plantae", a marine
+    unit "Elasmobranchii". A case with no species is not admitted: nothing says it is theirs.
+
+    A coordinating unit's filters narrow what it gets as a covering or reporter's unit,
+    never the fallback: the catch-all takes every case no one else took, as before.
+
+    `reporter_cases` is an opt-in, not a default, because the copy goes to a unit whose
+    country the listing is not in: it suits a unit that follows up with its own nationals
+    (a UK reporter flagging a listing in Thailand) and would flood one that does not.
     """
 
     code: str
     countries: frozenset[str]
     coordinating: bool = False
     appendices: frozenset[str] = frozenset()
+    taxa: frozenset[str] = frozenset()
+    reporter_cases: bool = False
 
     def admits(self, appendix: str) -> bool:
         return not self.appendices or appendix in self.appendices
+
+    def admits_species(self, names: frozenset[str]) -> bool:
+        """Whether the taxa filter admits a case whose species go by `names` (lower-cased)."""
+        return not self.taxa or any(entry.lower() in names for entry in self.taxa)
+
+    def refusal(self, appendix: str, names: frozenset[str], species: Sequence[str]) -> str | None:
+        """Why this unit's filters turn the case away ("does not take II cases"), or None."""
+        if not self.admits(appendix):
+            return f"does not take {appendix} cases"
+        if not self.admits_species(names):
+            only = ", ".join(sorted(self.taxa, key=str.lower))
+            if not species:
+                return f"takes only {only} and no species was recognised"
+            return f"takes only {only}, not {', '.join(species)}"
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,20 +182,29 @@ def route(
     *,
     reporter_country: str | None = None,
     signals: Sequence[str] = (),
+    species: Iterable[Taxonomic] = (),
 ) -> list[Route]:
     """The units that get a case about a listing in `country` with `priority_appendix`.
 
     `priority_appendix` is the case's highest appendix ("I", "II", "III"; a CITES listing
     such as "I/II" counts as its highest) or None / "review" when no species matched.
     `signals` optionally names the jurisdiction signals behind `country`, for the reason.
-    `reporter_country` is accepted for a later second destination (the reporter's own
-    unit, when that unit asks for it) and is not used yet.
+    `species` are the case's taxa, for the units' taxa filters; none means a taxa-filtered
+    unit cannot know the case is theirs and turns it away.
+    `reporter_country` (ISO-2, as the reporter declared it) adds a second destination: each
+    unit that opted in to `reporter_cases` and covers that country, its filters permitting,
+    after the listing's own routes (or the coordinating fallback, which it never replaces).
 
-    Routes come in the order of `units`, one per unit code. Raises `NoRoute` when nobody,
-    not even a coordinating unit, can take the case; `ValueError` for an unknown appendix.
+    Routes come in the order of `units`, one per unit code, reporter-country routes last.
+    Raises `NoRoute` when nobody, not even a coordinating unit, can take the case about the
+    listing (a reporter's unit gets a copy; it never owns the case); `ValueError` for an
+    unknown appendix.
     """
     appendix = _highest_appendix(priority_appendix)
     country = country.strip().upper() if country else None
+    species = list(species)
+    names = frozenset(name for s in species for name in taxon_names(s))
+    taxa = list(dict.fromkeys(s.taxon for s in species))
     routes: list[Route] = []
     seen: set[str] = set()
 
@@ -81,28 +213,44 @@ def route(
             seen.add(unit.code)
             routes.append(Route(unit.code, reason))
 
+    def admitted(unit: UnitRule) -> bool:
+        return unit.admits(appendix) and unit.admits_species(names)
+
     why = ""
     if country:
         covering = [unit for unit in units if country in unit.countries]
         because = f" ({', '.join(dict.fromkeys(signals))})" if signals else ""
         for unit in covering:
-            if unit.admits(appendix):
+            if admitted(unit):
                 add(unit, f"listing country {country}{because}")
-        if routes:
-            return routes
-        if covering:
-            codes = ", ".join(dict.fromkeys(unit.code for unit in covering))
-            why = f"unit {codes} for listing country {country} does not take {appendix} cases"
-        else:
+        if covering and not routes:
+            # One clause per refusal, the units that share it named together.
+            refusals: dict[str, list[str]] = {}
+            for unit in covering:
+                refusal = unit.refusal(appendix, names, taxa)
+                assert refusal, "a unit that admits the case has a route"
+                refusals.setdefault(refusal, []).append(unit.code)
+            why = "; ".join(
+                f"unit {', '.join(dict.fromkeys(codes))} for listing country {country} {refusal}"
+                for refusal, codes in refusals.items()
+            )
+        elif not covering:
             why = f"no unit covers listing country {country}"
     else:
         why = "listing country unknown"
 
-    for unit in units:
-        if unit.coordinating:
-            add(unit, f"coordinating unit: {why}")
-    if not routes:
-        raise NoRoute(f"{why}, and there is no coordinating unit")
+    if why:
+        for unit in units:
+            if unit.coordinating:
+                add(unit, f"coordinating unit: {why}")
+        if not routes:
+            raise NoRoute(f"{why}, and there is no coordinating unit")
+
+    reporter = reporter_country.strip().upper() if reporter_country else None
+    if reporter:
+        for unit in units:
+            if unit.reporter_cases and reporter in unit.countries and admitted(unit):
+                add(unit, f"reporter's country {reporter}")
     return routes
 
 
@@ -110,7 +258,8 @@ def rules_from_rows(rows: Iterable[Mapping[str, str]]) -> list[UnitRule]:
     """Unit rules from rows shaped like `db/data/units.csv` (`code,name,kind,countries`).
 
     `countries` is space-separated ISO-2 codes; `kind` is "national" or "coordinating";
-    an optional `appendices` column is space-separated too.
+    optional columns: `appendices`, space-separated too, `taxa` (see `parse_taxa`), and
+    `reporter_cases` ("true"/"yes"/"1" opt in; anything else, or no column, does not).
     """
     rules = []
     for row in rows:
@@ -127,9 +276,33 @@ def rules_from_rows(rows: Iterable[Mapping[str, str]]) -> list[UnitRule]:
                 countries=frozenset(row.get("countries", "").upper().split()),
                 coordinating=kind == "coordinating",
                 appendices=appendices,
+                taxa=parse_taxa(row.get("taxa")),
+                reporter_cases=_truthy(row.get("reporter_cases")),
             )
         )
     return rules
+
+
+def parse_taxa(value: str | Iterable[str] | None) -> frozenset[str]:
+    """A taxa filter from "Orchidaceae Dalbergia", "Dalbergia nigra, Orchidaceae" or a list.
+
+    A string is split at commas when it has any, so a binomial can be named; else at
+    blanks, which is how one writes the usual family, genus or class names. A list keeps
+    its names whole. Blanks inside a name are made single; empty names are dropped.
+    """
+    if value is None:
+        return frozenset()
+    if isinstance(value, str):
+        parts: Iterable[str] = value.split(",") if "," in value else value.split()
+    else:
+        parts = value
+    return frozenset(" ".join(part.split()) for part in parts if part and part.strip())
+
+
+def _truthy(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value or "").strip().lower() in ("1", "true", "yes", "y")
 
 
 def _highest_appendix(appendix: str | None) -> str:

@@ -7,7 +7,7 @@ import pytest
 from matching.analysis import analyze, joined_to_case, priority_of
 from matching.jurisdiction import Signal
 from matching.listing import Listing
-from matching.routing import UnitRule
+from matching.routing import Taxon, UnitRule
 
 UNITS = [
     UnitRule("COORD", frozenset(), coordinating=True),
@@ -77,3 +77,34 @@ def test_an_olx_pakistan_listing_with_a_pakistani_phone_shows_both_signals():
     signals = {(s.signal, s.country) for s in result.jurisdiction.signals}
     assert {("url_cctld", "PK"), ("phone", "PK")} <= signals
     assert "phone" in result.routes[0].reason and "url_cctld" in result.routes[0].reason
+
+
+def test_routing_reads_the_sure_species_and_the_reporters_country():
+    units = [
+        *UNITS,
+        UnitRule("KE-FLORA", frozenset({"KE"}), taxa=frozenset({"Plantae"})),
+        UnitRule("GB", frozenset({"GB"}), reporter_cases=True),
+    ]
+    orchids = Listing(
+        text="Paphiopedilum orchids", seller_location="Nairobi, Kenya", reporter_country="GB"
+    )
+    assert analyze(orchids, units).units == ["KE", "KE-FLORA", "GB"]
+    scales = Listing(text="Pangolin scales, 1 kg", seller_location="Nairobi, Kenya")
+    assert analyze(scales, units).units == ["KE"]
+    # A bare "tusk" (below the priority bar) is no species for a taxa filter.
+    elephants = [UNITS[0], UnitRule("KE", frozenset({"KE"}), taxa=frozenset({"Elephantidae"}))]
+    tusk = analyze(Listing(text="old tusk", seller_location="Nairobi, Kenya"), elephants)
+    assert [m.taxon for m in tusk.species] == ["Elephantidae"]
+    assert tusk.units == ["COORD"]
+    ivory = analyze(Listing(text="elephant ivory", seller_location="Nairobi, Kenya"), elephants)
+    assert ivory.units == ["KE"]
+
+
+def test_joining_a_case_reads_the_species_of_the_whole_case():
+    flora = [UNITS[0], UnitRule("KE", frozenset({"KE"}), taxa=frozenset({"Orchidaceae"}))]
+    alone = analyze(Listing(text="still available", seller_location="Nairobi, Kenya"), flora)
+    assert alone.units == ["COORD"]
+    orchid = Taxon("Paphiopedilum", "GENUS", "Orchidaceae", "Orchidales")
+    joined = joined_to_case(alone, [], "I", flora, case_species=[orchid])
+    assert joined.units == ["KE"]
+    assert joined_to_case(alone, [], "I", flora, "KE").units == ["COORD"]
