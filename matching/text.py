@@ -23,6 +23,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib import resources
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +42,33 @@ class Folded:
 
 @functools.lru_cache(maxsize=65536)  # a text uses a few hundred distinct characters at most
 def fold_char(char: str) -> str:
-    """One character folded for matching: NFKC, case-folded, combining marks removed."""
+    """One character folded for matching: NFKC, case-folded, combining marks removed, and a
+    Traditional Chinese character written in its Simplified form."""
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", char).casefold())
-    kept = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return unicodedata.normalize("NFC", kept)
+    kept = unicodedata.normalize(
+        "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
+    )
+    return _simplified().get(kept, kept)
+
+
+@functools.cache
+def _simplified() -> Mapping[str, str]:
+    """Traditional Chinese characters and their Simplified forms, from OpenCC's table.
+
+    Listings from Taiwan and Hong Kong are written in Traditional characters (象牙手鐲,
+    穿山甲鱗片), mainland ones in Simplified (象牙手镯, 穿山甲鳞片): folding one onto the other,
+    character for character, lets one lexicon term and one context word serve both. Where a
+    character has several Simplified forms the first, the commonest, is taken; the fold is
+    the same for lexicon and text, so a merged pair (發, 髮 → 发) can only add a reading.
+    """
+    table = resources.files("opencc").joinpath("dictionary/TSCharacters.txt")
+    simplified: dict[str, str] = {}
+    for line in table.read_text("utf-8").splitlines():
+        traditional, _, forms = line.partition("\t")
+        first = forms.split(" ")[0] if forms else ""
+        if len(traditional) == 1 and len(first) == 1 and first != traditional:
+            simplified[traditional] = first
+    return simplified
 
 
 _ASCII_WHITESPACE = str.maketrans({char: " " for char in "\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"})

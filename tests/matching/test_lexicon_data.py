@@ -11,8 +11,9 @@ from importlib import resources
 from typing import Any
 
 import pytest
+from opencc import OpenCC  # type: ignore[import-untyped]
 
-from matching.species import APPENDICES, RANKS, term_key
+from matching.species import APPENDICES, RANKS, default_matcher, term_key
 
 LEXICON: dict[str, Any] = json.loads(
     resources.files("matching").joinpath("data/lexicon.json").read_text(encoding="utf-8")
@@ -35,7 +36,8 @@ OPTIONAL_KEYS = {"annotation", "trade_terms", "code_words", "names_omitted", "no
 ANIMAL_SPECIES_LANGUAGES = {"en", "fr", "es", "pt", "de", "zh", "vi"}
 LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Z][a-z]{3})?$")
 # The languages online wildlife trade is conducted in; zh is Simplified (and forms common to
-# both scripts), zh-Hant the Traditional forms that differ, hi-Latn romanised Hindi.
+# both scripts), zh-Hant Traditional words that still differ once folded to Simplified,
+# hi-Latn romanised Hindi.
 LANGUAGES = {
     "en", "fr", "es", "pt", "de", "it", "nl", "ru", "ar", "hi", "hi-Latn", "sw",
     "zh", "zh-Hant", "ja", "ko", "vi", "th", "id", "ms",
@@ -44,7 +46,7 @@ LANGUAGES = {
 # below the counts of curated-2026.11.1, so that a careless deletion shows).
 MIN_ENTRIES_PER_LANGUAGE = {
     "en": 140, "fr": 120, "es": 120, "pt": 110, "de": 130, "it": 90, "nl": 95, "ru": 85,
-    "ar": 40, "hi": 28, "sw": 14, "zh": 135, "zh-Hant": 105, "ja": 110, "ko": 75, "vi": 70,
+    "ar": 40, "hi": 28, "sw": 14, "zh": 135, "ja": 110, "ko": 75, "vi": 70,
     "th": 55, "id": 60, "ms": 18,
 }  # fmt: skip
 # Unicode character-name prefixes a letter or mark of a term may have, per language.
@@ -199,7 +201,27 @@ def test_no_term_points_at_two_taxa() -> None:
 
 def test_languages_covered() -> None:
     languages = {language for entry in TAXA for language in entry["names"]}
-    assert {"en", "fr", "es", "pt", "de", "zh", "zh-Hant", "vi"} <= languages
+    assert {"en", "fr", "es", "pt", "de", "zh", "vi"} <= languages
+
+
+def test_every_chinese_term_is_found_written_in_traditional_characters() -> None:
+    # Traditional text folds onto Simplified, so each zh term serves Taiwan and Hong Kong too.
+    to_traditional = OpenCC("s2t")
+    pairs = [
+        (entry["taxon"], term)
+        for entry in TAXA
+        for language, term in term_languages(entry)
+        if language == "zh" and to_traditional.convert(term) != term
+    ]
+    assert len(pairs) > 100
+    matcher = default_matcher()
+    missed = [
+        (taxon, term)
+        for taxon, term in pairs
+        if term_key(to_traditional.convert(term)) != term_key(term)
+        or not matcher.find(f"出售 {to_traditional.convert(term)} 一件")
+    ]
+    assert not missed
 
 
 def test_not_listed_entries() -> None:
