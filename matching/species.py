@@ -632,8 +632,11 @@ class _Spelling:
         pairs: set[tuple[str, str]] = set()  # words that follow each other in a term
         phrased: set[str] = set()  # words of terms of two words or more
         inner: set[str] = set()  # words that stand before another word of a term
+        alone: set[str] = set()  # keys of one word
         for key in keys:
             words = key.split(" ")
+            if len(words) == 1:
+                alone.add(key)
             for position, word in enumerate(words):
                 if word.isalpha() and not _unspaced(word[0]):
                     known.add(word)
@@ -647,6 +650,7 @@ class _Spelling:
                     if position < len(words) - 1:
                         inner.add(word)
         self._known = frozenset(known)
+        self.alone = frozenset(alone)
         self._termed = frozenset(termed)
         self.pairs = frozenset(pairs)
         self._phrased = frozenset(phrased)
@@ -1461,27 +1465,79 @@ class SpeciesMatcher:
         It holds when nothing in the text may be a word taken apart (single letters close
         together, or letters on both sides of a split mark or a dash; `_words` alone can tell
         whether they really are, so any of them sends the text down the long way) and no
-        word, as written, has a reading. The words found plain so far are remembered in a
-        set, so a listing's words are mostly checked with one set difference.
+        word's reading can be part of a lexicon key there: a reading counts only if one of
+        its words is a key by itself, or stands in a key next to a neighbouring word as
+        written or as read ("à vendre" reads "vendre" as "venere", which no key holds after
+        "a" or before what follows). The words found plain so far are remembered in a set, so
+        a listing's words are mostly checked with one set difference.
         """
         if _MAYBE_SPELLED.search(canonical) or _MAYBE_SPLIT.search(canonical):
             return False
         if _DASH.search(folded):
             return False
-        words = set(_ATOM.findall(canonical)) - self._plain_words
-        if not words:
+        atoms = _ATOM.findall(canonical)
+        new = set(atoms) - self._plain_words
+        if not new:
             return True
         read = self._spelling.read
-        plain = []
-        for atom in words:
-            for word in (atom,) if atom.isascii() else _script_runs(atom):
-                if len(word) >= 4 and not word.isdigit() and read(word, False) is not None:
-                    return False
-            plain.append(atom)
+        plain: list[str] = []
+        readings: dict[str, _Reading] = {}
+        for atom in new:
+            runs = (atom,) if atom.isascii() else _script_runs(atom)
+            found = [
+                (word, reading)
+                for word in runs
+                if len(word) >= 4
+                and not word.isdigit()
+                and (reading := read(word, False)) is not None
+            ]
+            readings.update(found)
+            if not found:
+                plain.append(atom)
         if len(self._plain_words) > PLAIN_WORDS_REMEMBERED:
             self._plain_words.clear()
         self._plain_words.update(plain)
-        return True
+        if not readings:
+            return True
+        words = [
+            run for atom in atoms for run in ((atom,) if atom.isascii() else _script_runs(atom))
+        ]
+        return not any(
+            self._may_form_key(words, index, readings)
+            for index, word in enumerate(words)
+            if word in readings
+        )
+
+    def _may_form_key(
+        self, words: Sequence[str], index: int, readings: Mapping[str, _Reading]
+    ) -> bool:
+        """Whether word `index`, read as `readings` say, may be part of a lexicon key where
+        it stands: a word of its reading is a key alone, or follows or precedes, in some
+        key, a form of the word before or after it (as written or as read)."""
+        reading = readings[words[index]]
+        spelling = self._spelling
+
+        def forms(at: int, last: bool) -> list[str]:
+            if not 0 <= at < len(words):
+                return []
+            other = readings.get(words[at])
+            if other is None:
+                return [words[at]]
+            targets = (other.target, *other.others)
+            return [words[at], *(t.split(" ")[-1 if last else 0] for t in targets)]
+
+        before, after = forms(index - 1, last=True), forms(index + 1, last=False)
+        for target in (reading.target, *reading.others):
+            pieces = target.split(" ")
+            if any(piece in spelling.alone for piece in pieces):
+                return True
+            if any(pair in spelling.pairs for pair in itertools.pairwise(pieces)):
+                return True
+            if any((b, pieces[0]) in spelling.pairs for b in before):
+                return True
+            if any((pieces[-1], a) in spelling.pairs for a in after):
+                return True
+        return False
 
     def _in_phrase(
         self,
