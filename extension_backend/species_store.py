@@ -58,7 +58,7 @@ import matching
 from extension_backend.settings import Settings
 from matching import checklist
 from matching import species as species_module
-from matching.species import SpeciesMatcher, default_matcher
+from matching.species import SpeciesMatcher, default_matcher, default_version
 
 log = logging.getLogger(__name__)
 
@@ -361,7 +361,7 @@ def _version(imported_sha256: str) -> str:
     "curated-2026.11.0+1a2b3c4d+imported.5e6f7a8b": whatever the curated version covers
     (its lexicon, and any data the matcher reads with it) plus the imported lexicon.
     """
-    return f"{default_matcher().version}+imported.{imported_sha256[:8]}"
+    return f"{default_version()}+imported.{imported_sha256[:8]}"
 
 
 @functools.cache
@@ -516,7 +516,7 @@ def status(settings: Settings) -> dict[str, Any]:
     curated_raw = _curated_bytes()
     out: dict[str, Any] = {
         "data_dir": str(species_dir(settings)),
-        "curated_version": default_matcher().version,
+        "curated_version": default_version(),
         "curated_taxa": len(json.loads(curated_raw).get("taxa", [])),
     }
     manifest = read_manifest(settings)

@@ -19,6 +19,7 @@ from matching.species import (
     SpeciesMatch,
     SpeciesMatcher,
     default_matcher,
+    default_version,
 )
 
 
@@ -469,3 +470,7 @@ def test_negative_contexts_and_not_listed_in_a_small_lexicon(tmp_path: Path) -> 
     assert small.find("cow horn comb") == []  # "horn" inside the unlisted phrase
     assert small.find("rhino, cow horn") == []  # right next to it, and a suppressed taxon
     assert [m.term for m in small.find("rhino and horn")] == ["rhino", "horn"]  # control
+
+
+def test_default_version_is_the_default_matchers_without_building_it() -> None:
+    assert default_version() == default_matcher().version
