@@ -6,10 +6,17 @@ is one small class in `SIGNAL_TYPES`. Every signal found votes for a country wit
 the country with the largest total wins, and every signal seen is kept as a reason, for it
 and against it. Each signal type votes at most once per country.
 
-This module must never guess: with no signal, or with a tie at the top, the country is None
-and the case goes to the coordinating unit. It never touches the network or the database;
-it reads only its own place data (`data/places.json`) and the tables of pycountry, babel,
-phonenumbers and tldextract.
+This module must never guess: with no signal, with only the reporter's own country, or with
+a leader that is not clearly ahead of the next country, the country is None and the case
+goes to the coordinating unit (a wrong country sends the case to a unit that does not own
+it; None only costs a human routing it by hand). A phone number written in national format
+("0912 345 678") fits several numbering plans, so it is read only with the countries other
+signals already named, and only ever adds to one of them. A place named in passing is the
+weakest location evidence; when it is all there is and the price is in a shared currency
+its country does not use ("Paris pickup, $900"), it is kept as a reason but counts nothing.
+
+It never touches the network or the database; it reads only its own place data
+(`data/places.json`) and the tables of pycountry, babel, phonenumbers and tldextract.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -48,7 +55,7 @@ __all__ = [
     "weigh",
 ]
 
-RULES_VERSION = "2025.2"  # bump whenever a weight, a signal type or the place data changes
+RULES_VERSION = "2025.3"  # bump whenever a weight, a signal type or the place data changes
 
 # --- weights: what each kind of evidence is worth, and why -------------------------------
 # The seller's own statement of where the item is: the best a listing tells us.
@@ -57,6 +64,9 @@ SELLER_LOCATION_WEIGHT = 3.0
 TEXT_LOCATION_WEIGHT = 2.0
 # A contact number is usually local to the seller, but SIMs and WhatsApp numbers travel.
 PHONE_WEIGHT = 1.5
+# A number in national format ("0412 345 678") that is valid in a country another signal
+# named: it fits several numbering plans, so it only confirms, worth a country site.
+PHONE_NATIONAL_WEIGHT = 1.0
 # A national site serves that country's buyers; its sellers are mostly, not always, local.
 URL_CCTLD_WEIGHT = 1.0
 # Same, for platforms that serve one country from a generic domain (craigslist.org, taobao.com).
@@ -66,8 +76,12 @@ CURRENCY_WEIGHT = 1.0
 # A place named in passing: often where the item is, but also what it is ("Madagascar
 # tortoise") or where it came from; half a country site's weight.
 TEXT_PLACE_WEIGHT = 0.5
-# Where the reporter is, not where the seller is: a fallback and a tie-breaker, never more.
+# Where the reporter is, not where the seller is: it adds to a country the listing names,
+# but alone it names none (reporters report sellers abroad as often as next door).
 REPORTER_COUNTRY_WEIGHT = 0.25
+# How far the leader must be ahead of the next country when signals conflict: less than a
+# place named in passing between them is a coin toss, and a wrong unit is worse than none.
+MIN_LEAD = 0.5
 # Pseudo-weight for "somewhere we have not seen" in the confidence denominator, so that thin
 # evidence reads as thin: a ccTLD alone gives 0.5, the reporter's country alone 0.2, a stated
 # seller location alone 0.75; agreeing signals push confidence towards 1.
@@ -121,7 +135,11 @@ PLATFORM_SITES = {
     "tradera.com": "SE",
 }
 # Sites whose subdomain is a city, read as a place before falling back to the site's country.
+# The subdomain is a place name written without spaces ("hongkong", "mexicocity"); one
+# that names a place of several countries gives no signal rather than the site's country.
 _CITY_SUBDOMAIN_SITES = frozenset({"craigslist.org"})
+# City subdomains that are not place names as written.
+_CITY_SUBDOMAINS = {"londonon": "CA", "sfbay": "US", "nyc": "US", "bham": "US"}
 
 # Currencies used by several territories whose "home" is clear: the other users are the
 # home country's own dependencies or much smaller neighbours pegged to it.
@@ -177,9 +195,29 @@ _CURRENCY_MARKS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 # Something every currency mark above holds (its symbol, or the letters of "Rp", "RM", "KSh"),
 # found in one quick search: most texts hold none, and skip the marks' own searches.
 _ANY_CURRENCY_MARK = re.compile("[£₫đ฿บ₱₦₹₽р₴г₩원₺₸₲₭៛₮₾₼֏৳₡円$łč]|R[pM]|K[Ss]h")
+# Prices in a currency many countries share ("$", "€", USD, EUR) name no country, but they
+# do say where the seller is not: "$" is a dollar or a peso, never a franc or a baht.
+_SHARED_CURRENCY_MARKS = (
+    (re.compile(r"(?<![A-Za-z$])\$|(?<![A-Za-z])USD(?![A-Za-z])"), "USD"),
+    (re.compile(r"€|(?<![A-Za-z])EUR(?![A-Za-z])"), "EUR"),
+)
+# Currencies written with a bare "$": dollars and pesos.
+_DOLLAR_SIGN_CODES = frozenset(
+    {
+        "USD", "CAD", "AUD", "NZD", "SGD", "HKD", "TWD", "JMD", "BSD", "BBD", "BZD", "BMD",
+        "KYD", "XCD", "FJD", "SBD", "LRD", "NAD", "GYD", "SRD", "TTD", "BND", "MXN", "ARS",
+        "CLP", "COP", "CUP", "DOP", "UYU", "KID", "TVD",
+    }
+)  # fmt: skip
 _CURRENCY_CODE_IN_TEXT = re.compile(r"(?<![A-Za-z])([A-Z]{3})\s?\d|\d\s?([A-Z]{3})(?![A-Za-z])")
 _PLUS_SIGN = re.compile("[+\uff0b]")  # phonenumbers' PLUS_CHARS
 _WHATSAPP_LINK = re.compile(r"wa\.me/\+?(\d{7,15})")
+# Eight digits or more, single separators allowed: the shortest national mobile numbers.
+# Texts without such a run are not handed to the national-format pass.
+_PHONE_LIKE = re.compile(r"(?<![\d.,])\d(?:[ ().\-]?\d){7,14}(?![\d.,]?\d)")
+# The national-format pass parses once per candidate country; more than this is a conflict
+# that no phone number settles, and is not worth the time.
+_MAX_PHONE_REGIONS = 3
 
 # Place matching: languages whose babel territory names we read, and how short a name may be.
 _PLACE_LANGUAGES = (
@@ -200,8 +238,18 @@ _PLACE_JOINER = re.compile(r"[\s,;/()\-–|.]*")
 # What may stand between a location cue and the place ("ships from: the UK", "situé au Canada").
 _CUE_TO_PLACE = re.compile(
     r"[\s,:;/()\-–|.]*(?:(?:the|la|le|les|l|el|los|las|der|die|das|dem|den|du|des|de|del|di"
-    r"|da|do|dos|em|en|in|im|a|au|aux|at)[\s']+)*"
+    r"|da|do|dos|em|en|in|im|a|au|aux|at|w|z|v|ve|в|во|из|с)[\s']+)*"
 )
+# A cue followed by a place we do not know and then one we do ("ships from Chittagong,
+# Bangladesh"; "Location: Springfield, Illinois"): up to three words and a comma between.
+_CUE_TO_LATER_PLACE = re.compile(_CUE_TO_PLACE.pattern + r"(?:[^\W\d]+[\s'\-]*){1,3},\s*")
+# Between two places that are offered as alternatives or as a list ("Hong Kong or Macau",
+# "UK and Germany"): each is a location, and more than one country means no clear one.
+_PLACE_ALTERNATIVE = re.compile(
+    r"[\s,;]+(?:or|and|ou|o|y|e|et|und|oder|of|en|lub|albo|nebo|a|ve|veya|или|и|либо|hoac|va"
+    r"|atau|dan|&)[\s,;]+"
+)
+_KATAKANA = re.compile("[\u30a0-\u30fa\u30fc-\u30ff]")
 
 _COUNTRY, _REGION, _CITY = 0, 1, 2  # place tiers: a country name beats a region, a city
 
@@ -335,18 +383,43 @@ class TextPlace:
         for line, folded in evidence.lines:
             if _places().cues.search(folded.text):
                 continue
-            for place in _locate_folded(line, folded, 0, len(folded.text), anchored=False):
-                if _ends_phrase(line, place.end):
-                    yield Signal(self.name, place.text, place.country, self.weight)
+            places = _locate_folded(line, folded, 0, len(folded.text), anchored=False)
+            # The phrase as a whole must end ("London or Paris."), and one everyday word in
+            # it ("China or Japan") leaves all of it in doubt.
+            if not places or not _ends_phrase(line, max(place.end for place in places)):
+                continue
+            if any(_is_common_word(place.text) for place in places):
+                continue
+            for place in places:
+                yield Signal(self.name, place.text, place.country, self.weight)
+
+
+# Words that may follow a place named in passing without making it part of a longer name:
+# they say the place is where the seller is ("Adelaide pickup", "London area only").
+# Not "only": "ships to UK only" names the buyers' country.
+_AFTER_PLACE = frozenset(
+    {"pickup", "pick", "area", "based", "local", "collection", "meetup", "cod"}
+)
 
 
 def _ends_phrase(line: str, end: int) -> bool:
-    """No word follows the place directly (scripts without spaces always qualify)."""
+    """No word follows the place directly, or only a word that says "here" ("Adelaide
+    pickup"); scripts without spaces always qualify.
+    """
     last = ord(line[end - 1]) if end else 0
     if 0x0E00 <= last < 0x0E80 or last >= 0x2E80:  # Thai, CJK: no spaces between words
         return True
     rest = line[end:].lstrip(" ")
-    return not rest or not rest[0].isalpha()
+    if not rest or not rest[0].isalpha():
+        return True
+    word = _WORD.match(rest)
+    return word is not None and word.group().lower() in _AFTER_PLACE
+
+
+def _is_common_word(name: str) -> bool:
+    """A place name that is also an everyday word ("Turkey", "Island", "Jordan"): it names
+    a place only where the seller says it is, never in passing."""
+    return _name_key(name) in _places().common_words
 
 
 class UrlCountryDomain:
@@ -383,9 +456,13 @@ class PlatformSite:
             return
         if url.host in _CITY_SUBDOMAIN_SITES and evidence.hostname != url.host:
             subdomain = evidence.hostname.removesuffix("." + url.host).split(".")[-1]
-            places = locate(subdomain)
-            if places:
-                country = places[0].country
+            if subdomain in _CITY_SUBDOMAINS:
+                country = _CITY_SUBDOMAINS[subdomain]
+            elif subdomain in _places().unspaced:
+                city = _places().unspaced[subdomain]
+                if city is None:
+                    return  # a name several countries share: not the site's country either
+                country = city
         yield Signal(self.name, evidence.hostname, country, self.weight)
 
 
@@ -414,6 +491,20 @@ class Currency:
             if country := _currency_countries().get(code):
                 yield Signal(self.name, code, country, self.weight)
 
+    def zones(self, evidence: Evidence) -> list[frozenset[str]]:
+        """The countries each shared currency quoted in the listing could be from ("$" →
+        the dollar and peso countries); empty when none is quoted."""
+        listing = evidence.listing
+        text = "\n".join(
+            part for part in (listing.currency, listing.price, listing.full_text) if part
+        )
+        zones = []
+        for pattern, code in _SHARED_CURRENCY_MARKS:
+            if match := pattern.search(text):
+                codes = _DOLLAR_SIGN_CODES if match.group() == "$" else frozenset({code})
+                zones.append(_currency_users(codes))
+        return zones
+
     def _marks(self, text: str) -> Iterator[Signal]:
         if not _ANY_CURRENCY_MARK.search(text):
             return  # most texts: one search instead of one per mark
@@ -423,16 +514,22 @@ class Currency:
 
 
 class Phone:
-    """International phone numbers ("+84 912 345 678", wa.me links) and their country."""
+    """Phone numbers: international ones ("+84 912 345 678", wa.me links) name their country;
+    national ones ("0912 345 678") only confirm a country that other signals named.
+    """
 
     name = "phone"
     weight = PHONE_WEIGHT
 
-    def detect(self, evidence: Evidence) -> Iterator[Signal]:
+    @staticmethod
+    def _text(evidence: Evidence) -> str:
         listing = evidence.listing
-        text = "\n".join(
+        return "\n".join(
             part for part in (listing.full_text, listing.seller, listing.seller_location) if part
         )
+
+    def detect(self, evidence: Evidence) -> Iterator[Signal]:
+        text = self._text(evidence)
         if not text:
             return
         # With no default region only numbers written with a plus sign parse, so a text
@@ -460,6 +557,39 @@ class Phone:
                 e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
                 yield Signal(self.name, e164, country, self.weight)
 
+    def resolve(self, evidence: Evidence, countries: frozenset[str]) -> Iterator[Signal]:
+        """National-format numbers valid in one of `countries` (named by other signals).
+
+        A number is parsed with each candidate as its home region and counts only for that
+        region, so it can never name a country by itself; numbers written with a "+" or an
+        international prefix are the international pass's, not this one's. Cheap by design:
+        nothing runs without a candidate country and a digit run as long as a phone number.
+        """
+        if not countries or len(countries) > _MAX_PHONE_REGIONS:
+            return
+        runs = [
+            run.group()
+            for run in _PHONE_LIKE.finditer(self._text(evidence))
+            if not _PLUS_SIGN.match(run.string, max(run.start() - 1, 0))
+        ]
+        if not runs:
+            return
+        # Each run of digits is parsed as it stands (not with the full text matcher, three
+        # times slower): a number that is valid where the candidate says it is counts.
+        for region in sorted(countries):
+            for run in runs:
+                try:
+                    number = phonenumbers.parse(run, region)
+                except phonenumbers.NumberParseException:
+                    continue
+                if (
+                    phonenumbers.region_code_for_number(number) == region  # not "0049…"
+                    and phonenumbers.is_valid_number(number)
+                ):
+                    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+                    yield Signal(self.name, e164, region, PHONE_NATIONAL_WEIGHT)
+                    break
+
 
 class ReporterCountry:
     """The country the reporter declared: where the report came from, the weakest hint."""
@@ -473,14 +603,16 @@ class ReporterCountry:
             yield Signal(self.name, country, country, self.weight)
 
 
+_PHONE = Phone()
+_CURRENCY = Currency()
 SIGNAL_TYPES: tuple[SignalType, ...] = (
     SellerLocation(),
     TextLocation(),
     TextPlace(),
     UrlCountryDomain(),
     PlatformSite(),
-    Currency(),
-    Phone(),
+    _CURRENCY,
+    _PHONE,
     ReporterCountry(),
 )
 
@@ -495,17 +627,58 @@ _check_registry(SIGNAL_TYPES)
 
 
 def infer_jurisdiction(listing: Listing) -> Jurisdiction:
-    """Weigh every signal in `listing` and name the country whose case it is, if any."""
+    """Weigh every signal in `listing` and name the country whose case it is, if any.
+
+    Signals are read in two passes: first every signal type on its own, then the national
+    phone numbers, read only as numbers of a country the first pass named (the reporter's
+    own country excepted, which names no country by itself).
+    """
     evidence = Evidence.of(listing)
-    return weigh(signal for kind in SIGNAL_TYPES for signal in kind.detect(evidence))
+    signals = [signal for kind in SIGNAL_TYPES for signal in kind.detect(evidence)]
+    named = frozenset(signal.country for signal in signals if signal.signal != ReporterCountry.name)
+    signals += _PHONE.resolve(evidence, named)
+    result = weigh(signals)
+    if result.country and _only_in_passing(result):
+        zones = _CURRENCY.zones(evidence)
+        doubtful = {
+            signal.country
+            for signal in signals
+            if signal.signal == TextPlace.name and any(signal.country not in z for z in zones)
+        }
+        if doubtful:
+            # Kept as reasons, counted as nothing: weighed again with a later report's
+            # signals (`weigh` on a whole case), the doubt still holds.
+            signals = [
+                replace(signal, weight=0.0)
+                if signal.signal == TextPlace.name and signal.country in doubtful
+                else signal
+                for signal in signals
+            ]
+            result = weigh(signals)
+    return result
+
+
+def _only_in_passing(result: Jurisdiction) -> bool:
+    """The country rests on a place named in passing alone (besides the reporter's own
+    country): the weakest location evidence there is, which a price in a shared currency
+    that country does not use ("Paris pickup, $900": Paris, Texas?) is enough to doubt.
+    """
+    return all(
+        signal.signal in (TextPlace.name, ReporterCountry.name)
+        for signal in result.signals
+        if signal.country == result.country
+    )
 
 
 def weigh(signals: Iterable[Signal]) -> Jurisdiction:
-    """The country that `signals` point to, with confidence; None when absent or tied.
+    """The country that `signals` point to, with confidence; None when it is not clear.
 
     Each signal type votes once per country, however often it was seen: ten reports made
     from eBay's German site are no more German than one. This is also how the signals of
-    several reports of one case are combined.
+    several reports of one case are combined. None when nothing but the reporter's own
+    country points to the leader, or when the leader is less than `MIN_LEAD` ahead of the
+    next country: weak signals outvoting each other are a guess, and a guess that goes to
+    the wrong unit is worse than one the coordinating unit routes by hand.
     """
     kept: list[Signal] = []
     seen: set[tuple[str, str]] = set()
@@ -518,12 +691,20 @@ def weigh(signals: Iterable[Signal]) -> Jurisdiction:
         totals[signal.country] = totals.get(signal.country, 0.0) + signal.weight
     if not totals:
         return Jurisdiction(None, 0.0, ())
-    best = max(totals.values())
-    leaders = [country for country, total in totals.items() if total == best]
-    if len(leaders) > 1:  # a tie is a guess: leave it to the coordinating unit
+    # Countries the listing itself points to; the reporter's own country only adds to them.
+    backed = {signal.country for signal in kept if signal.signal != ReporterCountry.name}
+    ranked = sorted(
+        ((total, country) for country, total in totals.items() if country in backed),
+        reverse=True,
+    )
+    if not ranked:
+        return Jurisdiction(None, 0.0, tuple(kept))
+    best, leader = ranked[0]
+    runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
+    if best - runner_up < MIN_LEAD:  # weak signals outvoting each other: a guess
         return Jurisdiction(None, 0.0, tuple(kept))
     confidence = round(best / (sum(totals.values()) + UNKNOWN_WEIGHT), 3)
-    return Jurisdiction(leaders[0], confidence, tuple(kept))
+    return Jurisdiction(leader, confidence, tuple(kept))
 
 
 # --- places ------------------------------------------------------------------------------
@@ -553,26 +734,58 @@ def _locate_folded(
     text: str, folded: Folded, start: int, end: int, *, anchored: bool
 ) -> tuple[PlaceMatch, ...]:
     """Place phrase within folded[start:end]; `anchored`: it must be the first words there."""
-    matches = _find_names(folded.text, start, end)
+    matches = [
+        match
+        for match in _find_names(folded.text, start, end)
+        if not _inside_katakana_word(folded.text, match[0], match[1])
+    ]
     if not matches:
         return ()
     first = matches[0]
-    if anchored and not _CUE_TO_PLACE.fullmatch(folded.text, start, first[0]):
+    if anchored and not (
+        _CUE_TO_PLACE.fullmatch(folded.text, start, first[0])
+        or _CUE_TO_LATER_PLACE.fullmatch(folded.text, start, first[0])
+    ):
         return ()
-    phrase = [first]
+    # A phrase is one or more alternatives ("Hanoi, Vietnam or Bangkok"), each a run of
+    # names joined by commas and spaces, read at its own most precise tier.
+    alternatives = [[first]]
     for match in matches[1:]:
-        if not _PLACE_JOINER.fullmatch(folded.text, phrase[-1][1], match[0]):
+        gap_start = alternatives[-1][-1][1]
+        if _PLACE_JOINER.fullmatch(folded.text, gap_start, match[0]):
+            alternatives[-1].append(match)
+        elif _PLACE_ALTERNATIVE.fullmatch(folded.text, gap_start, match[0]):
+            alternatives.append([match])
+        else:
             break
-        phrase.append(match)
-    tier = min(match[3] for match in phrase)
+    common = _places().common_words
     found: dict[str, PlaceMatch] = {}
-    for match_start, match_end, country, match_tier in phrase:
-        if match_tier == tier and country not in found:
-            orig_start, orig_end = folded.span(match_start, match_end)
-            found[country] = PlaceMatch(
-                country, tier, orig_start, orig_end, text[orig_start:orig_end]
-            )
+    for phrase in alternatives:
+        # A name that is also a word, next to a name that is not, is the word ("Hong Kong
+        # Island" is not Iceland's "Island"); it names a place only on its own.
+        plain = [m for m in phrase if _NON_WORD.sub(" ", folded.text[m[0] : m[1]]) not in common]
+        phrase = plain or phrase
+        tier = min(match[3] for match in phrase)
+        for match_start, match_end, country, match_tier in phrase:
+            if match_tier == tier and country not in found:
+                orig_start, orig_end = folded.span(match_start, match_end)
+                found[country] = PlaceMatch(
+                    country, tier, orig_start, orig_end, text[orig_start:orig_end]
+                )
     return tuple(found.values())
+
+
+def _inside_katakana_word(folded: str, start: int, end: int) -> bool:
+    """A katakana name inside a longer katakana word ("タイ" in "タイマイ", hawksbill; in
+    "ネクタイ", necktie): loanwords are written in katakana without spaces, so a name there
+    is part of another word, not a place.
+    """
+    if not _KATAKANA.fullmatch(folded, start, start + 1):
+        return False
+    return bool(
+        (start > 0 and _KATAKANA.match(folded, start - 1))
+        or (end < len(folded) and _KATAKANA.match(folded, end))
+    )
 
 
 def _find_names(folded: str, start: int, end: int) -> list[tuple[int, int, str, int]]:
@@ -619,6 +832,12 @@ class _PlaceIndex:
     word_automaton: Any
     spaceless_automaton: Any  # None when no name is in a script without spaces
     cues: re.Pattern[str]
+    # Keys of names that are also everyday words: read where a seller states a location,
+    # not in passing.
+    common_words: frozenset[str]
+    # Latin names with their spaces taken out ("hongkong"), as city subdomains write them;
+    # None for a name several countries share.
+    unspaced: Mapping[str, str | None]
 
 
 def _name_key(name: str) -> str:
@@ -687,8 +906,18 @@ def _places() -> _PlaceIndex:
             key = _name_key(name)
             conflicting.discard(key)
             entries[key] = (country, _COUNTRY)
-    for name in data["ambiguous"]:
-        entries.pop(_name_key(name), None)
+    # Case forms of a name (Polish "Warszawie", Czech "Praze") are that name, at its tier.
+    for name, forms in data["forms"].items():
+        if (base := entries.get(_name_key(name))) is not None:
+            for form in forms:
+                add(form, base[0], base[1], curated=True)
+    for key, (country, tier) in list(entries.items()):
+        for form in _russian_forms(key):
+            if form not in entries and form not in conflicting:
+                add(form, country, tier, curated=True)
+    ambiguous = {_name_key(name) for name in data["ambiguous"]}
+    for key in ambiguous:
+        entries.pop(key, None)
 
     words = {key: value for key, value in entries.items() if not _SPACELESS.search(key)}
     # A name in a script without spaces is only looked for where such a script starts it.
@@ -708,11 +937,58 @@ def _places() -> _PlaceIndex:
         alternatives.append(r"(?<!\w)(?:" + "|".join(spaced) + ")")
     alternatives += unspaced
     cues = re.compile("|".join(alternatives))
+    unspaced: dict[str, str | None] = {}
+    for key in words.keys() | conflicting | ambiguous:
+        if key.isascii():
+            joined = key.replace(" ", "")
+            country = words[key][0] if key in words else None
+            if joined in unspaced and unspaced[joined] != country:
+                country = None
+            unspaced[joined] = country
     return _PlaceIndex(
         word_automaton=_automaton(words),
         spaceless_automaton=_automaton(spaceless) if spaceless else None,
         cues=cues,
+        common_words=frozenset(_name_key(name) for name in data["common_words"]),
+        unspaced=unspaced,
     )
+
+
+# Regular Russian case endings by a name's last letter (folded: "й" reads as "и"): what
+# follows "из", "в", "по" ("из России", "в Москве", "по Казани"). Only names of five
+# letters or more: shorter ones inflect into everyday words ("Куба" → "кубы", cubes).
+_RUSSIAN_ENDINGS = (
+    ("ия", "ия", ("ии", "ию", "ией")),
+    ("я", "я", ("и", "е", "ю", "ей")),
+    ("ка", "а", ("и", "е", "у", "ой")),
+    ("га", "а", ("и", "е", "у", "ой")),
+    ("ха", "а", ("и", "е", "у", "ой")),
+    ("а", "а", ("ы", "е", "у", "ой")),
+    ("ь", "ь", ("и", "я", "ю", "ью")),
+    ("и", "и", ("я", "е", "ю", "ем")),  # "китаи" (Китай)
+)
+_RUSSIAN_CONSONANT = re.compile("[бвгджзклмнпрстфхцчшщ]$")
+_CYRILLIC_WORD = re.compile("[а-яё]{5,}$")
+
+
+def _russian_forms(key: str) -> list[str]:
+    """Case forms of a Cyrillic place name key, the last word inflected ("москва" →
+    "москве", "москвы"…; "санкт петербург" → "санкт петербурге"…). Names in -и other than
+    -ай/-ей words are not declined (Мали, Чили), so "и" is only read as a folded "й".
+    """
+    head, _, last = key.rpartition(" ")
+    if not _CYRILLIC_WORD.match(last):
+        return []
+    prefix = f"{head} " if head else ""
+    if _RUSSIAN_CONSONANT.search(last):
+        return [prefix + last + ending for ending in ("а", "е", "у", "ом")]
+    for suffix, drop, endings in _RUSSIAN_ENDINGS:
+        if last.endswith(suffix):
+            if drop == "и" and not last.endswith(("аи", "еи")):
+                return []
+            stem = last[: -len(drop)]
+            return [prefix + stem + ending for ending in endings]
+    return []
 
 
 def _automaton(names: Mapping[str, tuple[str, int]]) -> Any:
@@ -737,6 +1013,16 @@ def _idn_cctlds() -> dict[str, str]:
     for label, country in _IDN_CCTLDS.items():
         table["xn--" + label.encode("punycode").decode("ascii")] = country
     return table
+
+
+@cache
+def _currency_users(codes: frozenset[str]) -> frozenset[str]:
+    """The countries whose legal tender includes one of `codes`."""
+    return frozenset(
+        country
+        for country in _country_codes()
+        if codes.intersection(get_territory_currencies(country, _CURRENCY_DATE, tender=True))
+    )
 
 
 @cache

@@ -12,6 +12,7 @@ from matching.jurisdiction import (
     _ANY_CURRENCY_MARK,
     _CURRENCY_MARKS,
     CURRENCY_WEIGHT,
+    PHONE_NATIONAL_WEIGHT,
     PHONE_WEIGHT,
     REPORTER_COUNTRY_WEIGHT,
     RULES_VERSION,
@@ -156,13 +157,40 @@ def test_numbers_without_country_code_are_not_guessed() -> None:
     assert infer_jurisdiction(Listing(text="call 0912 345 678")).country is None
 
 
-def test_reporter_country_alone_gives_low_confidence() -> None:
-    result = infer_jurisdiction(Listing(reporter_country="FR"))
-    assert result.country == "FR"
+def test_reporter_country_alone_names_no_country() -> None:
+    # Reporters report sellers abroad as often as next door: the reason is kept, not followed.
+    result = infer_jurisdiction(Listing(reporter_country="FR", text="Live slow loris, DM me"))
+    assert result.country is None
     assert result.signals == (Signal("reporter_country", "FR", "FR", REPORTER_COUNTRY_WEIGHT),)
-    assert result.confidence < 0.5
-    stronger = infer_jurisdiction(Listing(url="https://www.leboncoin.fr/annonce/1"))
-    assert result.confidence < stronger.confidence
+
+
+def test_reporter_country_adds_to_a_country_the_listing_names() -> None:
+    result = infer_jurisdiction(
+        Listing(url="https://www.leboncoin.fr/annonce/1", reporter_country="FR")
+    )
+    alone = infer_jurisdiction(Listing(url="https://www.leboncoin.fr/annonce/1"))
+    assert result.country == alone.country == "FR"
+    assert result.confidence > alone.confidence
+
+
+def test_a_reporter_elsewhere_does_not_cast_doubt_on_the_listing() -> None:
+    # MX 0.5 (a place in passing) against US 0.25 (the reporter only): the listing decides.
+    result = infer_jurisdiction(
+        Listing(
+            text="Vendo caparazón de tortuga carey, Cancún, Quintana Roo", reporter_country="US"
+        )
+    )
+    assert result.country == "MX"
+
+
+def test_weak_signals_that_conflict_leave_it_unassigned() -> None:
+    # DE: the site and the reporter (1.25) against GB: the currency (1.0). Not a clear lead.
+    result = infer_jurisdiction(
+        Listing(url="https://www.ebay.de/itm/123456789012", price="£450", reporter_country="DE")
+    )
+    assert result.country is None
+    assert reasons(result) == {("url_cctld", "DE"), ("currency", "GB"), ("reporter_country", "DE")}
+    assert jurisdiction.MIN_LEAD > REPORTER_COUNTRY_WEIGHT
 
 
 def test_reporter_country_loses_to_any_listing_evidence() -> None:
@@ -361,3 +389,204 @@ def test_a_place_in_passing_does_not_outweigh_a_country_site() -> None:
 def test_every_currency_mark_passes_the_quick_search(text: str) -> None:
     assert any(pattern.search(text) for pattern, _ in _CURRENCY_MARKS), text
     assert _ANY_CURRENCY_MARK.search(text), text
+
+
+# --- national phone numbers ---------------------------------------------------------------
+
+
+def test_a_national_number_confirms_a_country_another_signal_named() -> None:
+    result = infer_jurisdiction(Listing(text="Shingleback lizards, Adelaide pickup, 0412 345 678"))
+    assert result.country == "AU"
+    assert Signal("phone", "+61412345678", "AU", PHONE_NATIONAL_WEIGHT) in result.signals
+    moroccan = infer_jurisdiction(
+        Listing(text="Peau de singe magot, contact 0612345678", seller_location="Fès")
+    )
+    assert ("phone", "MA") in reasons(moroccan)
+
+
+@pytest.mark.parametrize(
+    "listing",
+    [
+        Listing(text="call 0912 345 678"),
+        Listing(text="call 0912 345 678", reporter_country="VN"),  # the reporter names none
+    ],
+)
+def test_a_national_number_never_names_a_country_by_itself(listing: Listing) -> None:
+    result = infer_jurisdiction(listing)
+    assert result.country is None
+    assert "phone" not in {signal.signal for signal in result.signals}
+
+
+def test_a_national_number_counts_only_where_it_is_valid() -> None:
+    # 0912 345 678 is a Vietnamese mobile, not a British number.
+    result = infer_jurisdiction(
+        Listing(url="https://www.ebay.co.uk/itm/123456789012", text="call 0912 345 678")
+    )
+    assert reasons(result) == {("url_cctld", "GB")}
+
+
+def test_the_national_pass_stays_cheap(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    parse = jurisdiction.phonenumbers.parse
+
+    def counting_parse(number: str, region: str | None = None) -> object:
+        calls.append(number)
+        return parse(number, region)
+
+    monkeypatch.setattr(jurisdiction.phonenumbers, "parse", counting_parse)
+    # No country named: no pass. A country but no run of digits as long as a phone: no pass.
+    infer_jurisdiction(Listing(text="call 0912 345 678"))
+    infer_jurisdiction(Listing(url="https://www.ebay.de/itm/1", text="Preis 12.000, Tel. 1234"))
+    assert calls == []
+    result = infer_jurisdiction(Listing(url="https://www.ebay.de/itm/1", text="Tel. 0171 2345678"))
+    assert calls == ["0171 2345678"]
+    assert ("phone", "DE") in reasons(result)
+
+
+# --- places --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "country"),
+    [
+        ("Рог сайгака, отправка из России", "RU"),
+        ("Отправка из Москвы", "RU"),
+        ("Доставка из Вьетнама", "VN"),
+        ("Lokalizacja: w Warszawie", "PL"),
+        ("Ships from: Krakowie", "PL"),
+        ("Location: v Praze", "CZ"),
+        ("Sijainti: Helsingissä", "FI"),
+        ("Standort: İstanbul'da", "TR"),
+    ],
+)
+def test_inflected_place_names_after_a_cue(text: str, country: str) -> None:
+    result = infer_jurisdiction(Listing(text=text))
+    assert result.country == country
+    assert reasons(result) == {("text_location", country)}
+
+
+@pytest.mark.parametrize(
+    ("seller_location", "country"),
+    [
+        ("в Москве", "RU"),
+        ("w Warszawie", "PL"),
+        ("v Praze", "CZ"),
+        ("Suomessa", "FI"),
+        ("Києві", "UA"),
+        ("Winnipeg", "CA"),
+        ("Chittagong", "BD"),
+        ("Cancún", "MX"),
+        ("Fès", "MA"),
+        ("Lahore", "PK"),
+        ("Wuhan", "CN"),
+        ("重庆", "CN"),
+        ("Новосибирск", "RU"),
+        ("Tehran", "IR"),
+        ("Kinshasa", "CD"),
+        ("Hong Kong Island", "HK"),  # not Iceland's German name
+    ],
+)
+def test_large_cities_and_case_forms(seller_location: str, country: str) -> None:
+    result = infer_jurisdiction(Listing(seller_location=seller_location))
+    assert result.country == country
+    assert reasons(result) == {("seller_location", country)}
+
+
+@pytest.mark.parametrize(
+    "seller_location", ["Hyderabad", "Valencia", "Perth", "Santiago", "Borneo", "Kingston"]
+)
+def test_cities_several_countries_share_stay_ambiguous(seller_location: str) -> None:
+    assert infer_jurisdiction(Listing(seller_location=seller_location)).signals == ()
+
+
+def test_places_offered_as_alternatives_are_all_read() -> None:
+    result = infer_jurisdiction(Listing(text="Ivory chopsticks, ships from Hong Kong or Macau"))
+    assert result.country is None
+    assert reasons(result) == {("text_location", "HK"), ("text_location", "MO")}
+    same = infer_jurisdiction(Listing(text="Ships from Hanoi or Saigon"))
+    assert same.country == "VN"
+    in_passing = infer_jurisdiction(Listing(text="Ivory netsuke, London or Paris"))
+    assert in_passing.country is None
+    assert reasons(in_passing) == {("text_place", "GB"), ("text_place", "FR")}
+
+
+def test_a_cue_may_name_an_unknown_town_before_the_country() -> None:
+    result = infer_jurisdiction(Listing(text="Tokay gecko, ships from Sreemangal, Bangladesh."))
+    assert result.country == "BD"
+    assert reasons(result) == {("text_location", "BD")}
+
+
+def test_a_place_followed_by_a_word_that_means_here_is_a_location() -> None:
+    result = infer_jurisdiction(Listing(text="Ivory figurine, Lyon pickup"))
+    assert reasons(result) == {("text_place", "FR")}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Wild Turkey feathers, Turkey",
+        "Call Jordan.",
+        "Fine bone China",
+        "Red Fez",
+        "Rhino horn cup, China or Japan",  # the word leaves its whole phrase in doubt
+    ],
+)
+def test_place_names_that_are_everyday_words_are_not_read_in_passing(text: str) -> None:
+    assert infer_jurisdiction(Listing(text=text)).signals == ()
+
+
+def test_place_names_that_are_everyday_words_are_read_where_the_seller_says_so() -> None:
+    assert infer_jurisdiction(Listing(seller_location="Turkey")).country == "TR"
+    assert infer_jurisdiction(Listing(text="Ships from Turkey")).country == "TR"
+
+
+def test_a_katakana_name_inside_a_longer_word_is_not_a_place() -> None:
+    # タイマイ is the hawksbill turtle, not Thailand (タイ); タイ産 is "made in Thailand".
+    hawksbill = infer_jurisdiction(Listing(text="べっ甲 かんざし 本鼈甲 タイマイ 箱付き"))
+    assert hawksbill.signals == ()
+    assert reasons(infer_jurisdiction(Listing(text="象牙 タイ産"))) == {("text_place", "TH")}
+
+
+@pytest.mark.parametrize(
+    ("url", "country"),
+    [
+        ("https://winnipeg.craigslist.org/for/d/rug/1.html", "CA"),
+        ("https://hongkong.craigslist.org/for/d/ivory/1.html", "HK"),
+        ("https://mexicocity.craigslist.org/for/d/piel/1.html", "MX"),
+        ("https://londonon.craigslist.org/for/d/pelt/1.html", "CA"),
+        ("https://tampa.craigslist.org/hil/clt/d/tooth/1.html", "US"),
+        ("https://sfbay.craigslist.org/p/1.html", "US"),
+    ],
+)
+def test_craigslist_city_subdomains_abroad(url: str, country: str) -> None:
+    result = infer_jurisdiction(Listing(url=url))
+    assert result.country == country
+    assert reasons(result) == {("platform_site", country)}
+
+
+def test_a_craigslist_city_several_countries_share_is_not_the_us() -> None:
+    result = infer_jurisdiction(Listing(url="https://hyderabad.craigslist.org/p/1.html"))
+    assert result == Jurisdiction(None, 0.0, ())
+
+
+def test_a_shared_currency_puts_a_place_in_passing_in_doubt() -> None:
+    # "$" is no French currency: Paris, Texas? A place in passing alone is not enough.
+    doubtful = infer_jurisdiction(Listing(text="Amazon parrots, Paris pickup, $900"))
+    assert doubtful.country is None
+    assert doubtful.signals == (Signal("text_place", "Paris", "FR", 0.0),)
+    assert jurisdiction.weigh(doubtful.signals).country is None  # still so within a case
+    assert infer_jurisdiction(Listing(text="Amazon parrots, Paris pickup, 900 €")).country == "FR"
+    # Stronger evidence is not put in doubt by it.
+    stated = infer_jurisdiction(Listing(text="Parrots, $900", seller_location="Paris"))
+    assert stated.country == "FR"
+
+
+def test_place_data_forms_and_common_words_resolve() -> None:
+    data = json.loads(PLACES.read_text("utf-8"))
+    for name, forms in data["forms"].items():
+        base = [place.country for place in locate(name)]
+        assert len(base) == 1, name
+        for form in forms:
+            assert [place.country for place in locate(form)] == base, form
+    for name in data["common_words"]:
+        assert len(locate(name)) == 1, name
