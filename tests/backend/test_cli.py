@@ -26,7 +26,10 @@ def test_analyze_reads_json_lines_and_writes_one_line_each(tmp_path):
     assert rhino["flagged"] is True and rhino["priority"] == "critical"
     assert rhino["country"] == "ID" and rhino["units"] == ["ID"]
     assert dress["flagged"] is False and dress["species"] == []
-    assert dress["country"] == "FR"  # only the reporter's country, a weak signal
+    # The reporter's country alone names no country: it is kept as a reason, and the case
+    # goes to the coordinating unit.
+    assert dress["country"] is None and dress["units"] == ["COORD"]
+    assert [r["signal"] for r in dress["country_reasons"]] == ["reporter_country"]
     assert bad["error"]["field"] == "reporter_country"
     assert parrot["species"][0]["taxon"] == "Psittacus erithacus"
     assert parrot["country"] == "DE"
