@@ -70,6 +70,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bot(args: argparse.Namespace) -> int:
+    # The one place the backend's CLI reaches the bot, imported here so that the service
+    # never loads python-telegram-bot. The bot talks to the backend only over HTTP
+    # (WILDFLAG_API_URL) and reads its own WILDFLAG_* variables.
+    from bot.app import run_polling
+    from bot.config import BotConfig, ConfigError
+
+    try:
+        config = BotConfig.from_env()
+    except ConfigError as exc:
+        print(f"wildflag: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs every poll (and the token)
+    run_polling(config)
+    return 0
+
+
 def _units_for_analysis(settings: Settings) -> list[UnitRule]:
     """The units directory of this deployment, or the shipped one before first start."""
     url = settings.effective_database_url
@@ -684,6 +704,11 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.set_defaults(func=cmd_serve)
+
+    bot_cmd = sub.add_parser(
+        "bot", help="the Telegram bot in polling mode, talking to the backend at WILDFLAG_API_URL"
+    )
+    bot_cmd.set_defaults(func=cmd_bot)
 
     analyze_cmd = sub.add_parser(
         "analyze", help="JSON Lines listings on stdin → one analysis per line on stdout"

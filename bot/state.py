@@ -1,0 +1,106 @@
+"""What the bot remembers, kept in python-telegram-bot's persistence (a pickle file).
+
+Per user (`user_data`): the language, the references and receipt tokens of their reports
+(so `/status` shows a user only their own reports) and the times of their recent reports
+(the rate limit). Per bot (`bot_data`): the queue of confirmed reports waiting for the
+backend. Never a photo: queued reports hold Telegram file ids, downloaded again at retry.
+Plain dicts and lists only, so a state file survives changes to the bot's classes.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from telegram.ext import PicklePersistence
+
+from bot.draft import PhotoRef
+
+#: Reports remembered per user for /status and /mine; older ones drop off.
+MAX_REMEMBERED = 50
+HOUR = 3600.0
+
+
+def persistence(state_dir: Path) -> PicklePersistence:
+    """The state file under `$WILDFLAG_DATA_DIR/bot/`."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    return PicklePersistence(filepath=state_dir / "state.pickle")
+
+
+def remember_report(user_data: dict[str, Any], receipt: dict[str, Any]) -> None:
+    """Keep a receipt's reference and token; the token is what opens its status."""
+    reports: list[dict[str, Any]] = user_data.setdefault("reports", [])
+    reports.append(
+        {
+            "reference": receipt["reference"],
+            "receipt_token": receipt.get("receipt_token"),
+            "status_url": receipt.get("status_url"),
+            "priority": receipt.get("priority"),
+            "sent_at": time.time(),
+        }
+    )
+    del reports[:-MAX_REMEMBERED]
+
+
+def own_report(user_data: dict[str, Any], reference: str) -> dict[str, Any] | None:
+    wanted = reference.strip().upper()
+    for report in user_data.get("reports", []):
+        if report["reference"].upper() == wanted:
+            return report
+    return None
+
+
+def rate_limit_wait(user_data: dict[str, Any], per_hour: int, now: float | None = None) -> float:
+    """Seconds until this user may confirm another report (0 when they may now)."""
+    now = time.time() if now is None else now
+    recent = [at for at in user_data.get("sent", []) if now - at < HOUR]
+    user_data["sent"] = recent
+    if len(recent) < per_hour:
+        return 0.0
+    return HOUR - (now - min(recent))
+
+
+def count_sent(user_data: dict[str, Any], now: float | None = None) -> None:
+    user_data.setdefault("sent", []).append(time.time() if now is None else now)
+
+
+def queue_of(bot_data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    queue: dict[str, dict[str, Any]] = bot_data.setdefault("queue", {})
+    return queue
+
+
+def enqueue(
+    bot_data: dict[str, Any],
+    *,
+    user_id: int,
+    chat_id: int,
+    lang: str,
+    fields: dict[str, Any],
+    photos: list[PhotoRef],
+    retry_in: float,
+) -> dict[str, Any]:
+    """Keep a confirmed report until its fate is known: sent, or refused by the backend."""
+    entry = {
+        "id": uuid.uuid4().hex,
+        "user_id": user_id,
+        "chat_id": chat_id,
+        "lang": lang,
+        "fields": fields,
+        "photos": [asdict(p) for p in photos],
+        "attempts": 0,
+        "queued_at": time.time(),
+        "next_at": time.time() + retry_in,
+    }
+    queue_of(bot_data)[entry["id"]] = entry
+    return entry
+
+
+def queued_photos(entry: dict[str, Any]) -> list[PhotoRef]:
+    return [PhotoRef(**p) for p in entry["photos"]]
+
+
+def queued_for(bot_data: dict[str, Any], user_id: int) -> list[dict[str, Any]]:
+    return [e for e in queue_of(bot_data).values() if e["user_id"] == user_id]

@@ -1,0 +1,133 @@
+"""Fixtures for the bot: a fake Bot API, the real backend on loopback, the real PTB bot.
+
+The backend is `create_app(Settings(...))` on SQLite, served over real HTTP like
+`wildflag serve`; the bot reaches it only through `WILDFLAG_API_URL`, as in production.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from bot.api import WildflagApi
+from bot.app import AnyApplication, build_application
+from bot.config import BotConfig
+from extension_backend.app import create_app
+from extension_backend.settings import Settings
+from tests.backend.conftest import Peek
+from tests.bot.fake_telegram import FakeBotApi
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Backend:
+    """The real wildflag service on a fixed loopback port, which can be stopped and started."""
+
+    def __init__(self, settings: Settings, port: int) -> None:
+        self.settings = settings
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.peek = Peek(settings)
+        self._server: TestServer | None = None
+
+    async def start(self) -> None:
+        self._server = TestServer(create_app(self.settings), host="127.0.0.1", port=self.port)
+        await self._server.start_server()
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            await self._server.close()
+            self._server = None
+
+
+@pytest.fixture
+def backend_settings(tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "backend",
+        public_url="http://wildflag.test",
+        anonymous_reports_per_minute=1000,
+        delivery_worker=False,
+    )
+
+
+@pytest.fixture
+async def backend(backend_settings: Settings) -> AsyncIterator[Backend]:
+    """The backend, running."""
+    server = Backend(backend_settings, free_port())
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def stopped_backend(backend_settings: Settings) -> AsyncIterator[Backend]:
+    """The backend's address with nothing listening yet: the test starts it."""
+    server = Backend(backend_settings, free_port())
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeBotApi]:
+    fake = FakeBotApi()
+    await fake.start()
+    yield fake
+    await fake.close()
+
+
+@pytest.fixture
+def bot_config(tmp_path: Path, telegram: FakeBotApi) -> Callable[..., BotConfig]:
+    """A config pointing at the fake Bot API; the test names the backend."""
+
+    def make(api_url: str, **overrides: Any) -> BotConfig:
+        values: dict[str, Any] = {
+            "token": telegram.token,
+            "api_url": api_url,
+            "telegram_api_url": telegram.root,
+            "data_dir": tmp_path / "botdata",
+            "api_timeout_seconds": 10.0,
+            "retry_base_seconds": 0.2,
+            "retry_cap_seconds": 1.0,
+            "retry_tick_seconds": 0.1,
+        }
+        values.update(overrides)
+        return BotConfig(**values)
+
+    return make
+
+
+@asynccontextmanager
+async def running_bot(config: BotConfig) -> AsyncIterator[AnyApplication]:
+    """The real Application, polling; stopped in the order TESTING.md gives."""
+    api = WildflagApi(config.api_url, timeout=config.api_timeout_seconds)
+    application = build_application(config, api)
+    await application.initialize()
+    await application.start()
+    assert application.updater is not None
+    await application.updater.start_polling(poll_interval=0.0, timeout=1)
+    try:
+        yield application
+    finally:
+        await application.updater.stop()
+        await application.stop()
+        await application.shutdown()
+        await api.close()
+
+
+@pytest.fixture
+async def bot(
+    backend: Backend, bot_config: Callable[..., BotConfig]
+) -> AsyncIterator[AnyApplication]:
+    """The bot polling the fake Bot API, talking to the running backend."""
+    async with running_bot(bot_config(backend.url)) as application:
+        yield application
