@@ -558,6 +558,9 @@ class _CueRule:
     across_conjunctions: bool
     affirmable: bool  # an affirming word before the match ("genuine") disarms it
     not_past_parts: bool  # does not reach past an animal part ("rhino horn carving")
+    # Anywhere in the listing, not within a window: what makes a whole post about the animal
+    # rather than an offer of it ("Share to raise awareness", "petition", "say no to").
+    whole_text: bool = False
 
     def applies(self, taxon: _Taxon, kind: str, key: str) -> bool:
         return (
@@ -973,7 +976,7 @@ class _Contexts:
             if kinds is not None and (not isinstance(kinds, list) or not set(kinds) <= KINDS):
                 raise ValueError(f"{where}.kinds: expected a list of {sorted(KINDS)}")
             before, after = window(item, "before", where), window(item, "after", where)
-            if before is None and after is None:
+            if before is None and after is None and not item.get("whole_text"):
                 raise ValueError(f"{where}: a 'before' or an 'after' window is required")
             terms = item.get("terms")
             rule = _CueRule(
@@ -988,6 +991,7 @@ class _Contexts:
                 across_conjunctions=flag(item, "across_conjunctions", where),
                 affirmable=flag(item, "affirmable", where),
                 not_past_parts=flag(item, "not_past_parts", where),
+                whole_text=flag(item, "whole_text", where),
             )
             cue_rules.append((rule, phrases(item.get("cues"), f"{where}.cues")))
 
@@ -1836,11 +1840,11 @@ class SpeciesMatcher:
 
     # -- context -------------------------------------------------------------------------------
 
-    @staticmethod
-    def _cues(hits: Sequence[_Hit], original: _ToOriginal) -> _Cues:
+    def _cues(self, hits: Sequence[_Hit], original: _ToOriginal) -> _Cues:
         """The cues of a text at their original offsets."""
         found = sorted({(*original(hit.start, hit.end), hit.target) for hit in hits})
-        return _Cues(found, [cue[0] for cue in found], {})
+        whole = [cue for cue in found if self._cue_rules[cue[2]].whole_text]
+        return _Cues(found, [cue[0] for cue in found], {}, whole)
 
     def _negated(self, text: str, start: int, end: int) -> bool:
         """Whether a negation takes back the cue at text[start:end] ("not faux", 非塑料,
@@ -1946,6 +1950,12 @@ class SpeciesMatcher:
         denial = self._denied_after(text, found.end)
         if denial is not None:
             return f"negation '{denial}' after '{found.term}'", "negation"
+        for start, end, target in cues.whole:
+            rule = self._cue_rules[target]
+            if rule.applies(taxon, hit.kind, hit.key) and not (
+                start < found.end and found.start < end
+            ):
+                return f"{rule.label} '{text[start:end]}' in the listing", rule.rule
         affirmed: bool | None = None
         for start, end, target in nearby:
             if start < found.end and found.start < end:
@@ -1988,6 +1998,7 @@ class _Cues:
     cues: list[tuple[int, int, int]]  # (start, end, cue rule)
     starts: list[int]
     negated: dict[tuple[int, int], bool]  # whether a negation takes a cue back, once asked
+    whole: list[tuple[int, int, int]]  # the cues of rules that reach the whole text
 
 
 _ToOriginal = Callable[[int, int], tuple[int, int]]

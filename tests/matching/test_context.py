@@ -541,7 +541,7 @@ def test_contexts_top_level() -> None:
 def test_cue_rule_shape(rule: dict[str, Any]) -> None:
     assert rule["label"].strip()
     assert rule["taxa"] == "any" or all(isinstance(name, str) for name in rule["taxa"])
-    assert rule["before"] is not None or rule["after"] is not None
+    assert rule["before"] is not None or rule["after"] is not None or rule.get("whole_text")
     for window in ("before", "after"):
         assert rule[window] is None or 0 <= rule[window] <= 5
     if rule["id"] in MAIN_RULES:
@@ -653,3 +653,17 @@ def test_korean_nouns_are_found_with_their_particles() -> None:
         ("Manidae", "천산갑을"),
     ]
     assert not default_matcher().find("상아색 원피스")  # a colour is not a particle
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Did you know pangolins are the most trafficked mammal? Share to raise awareness",
+        "Usinunue pembe za ndovu — tembo wanauawa kila siku. Sambaza ujumbe huu",
+        "Sừng tê giác chỉ là keratin như móng tay. Chia sẻ để mọi người cùng biết",
+    ],
+)
+def test_a_campaign_phrase_anywhere_in_the_post_overrules(text: str) -> None:
+    assessment = default_matcher().assess(text)
+    assert not assessment.matches
+    assert all(item.rule == "advocacy" for item in assessment.overruled), assessment
