@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 WILDFLAG_DATA_DIR ?= $(CURDIR)/.data
 export WILDFLAG_DATA_DIR
 
-.PHONY: run test lint format install
+.PHONY: run test lint format install extension
 
 install: $(VENV)/.installed
 
@@ -29,3 +29,8 @@ lint: install
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# The browser extension's store packages: dist/wildflag-chrome.zip, dist/wildflag-firefox.zip.
+# WILDFLAG_API_URL, when set, becomes the extension's default backend.
+extension:
+	$(PYTHON) browser_extension/tools/package.py --out dist
