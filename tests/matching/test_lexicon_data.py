@@ -43,11 +43,11 @@ LANGUAGES = {
     "zh", "zh-Hant", "ja", "ko", "vi", "th", "id", "ms",
 }  # fmt: skip
 # Honest floors: how many entries carry names or trade terms in each language (a little
-# below the counts of curated-2026.11.1, so that a careless deletion shows).
+# below the counts of curated-2026.11.3, so that a careless deletion shows).
 MIN_ENTRIES_PER_LANGUAGE = {
-    "en": 140, "fr": 120, "es": 120, "pt": 110, "de": 130, "it": 90, "nl": 95, "ru": 85,
-    "ar": 40, "hi": 28, "sw": 14, "zh": 135, "ja": 110, "ko": 75, "vi": 70,
-    "th": 55, "id": 60, "ms": 18,
+    "en": 178, "fr": 168, "es": 162, "pt": 148, "de": 170, "it": 160, "nl": 160, "ru": 165,
+    "ar": 102, "hi": 64, "sw": 32, "zh": 176, "ja": 165, "ko": 140, "vi": 110,
+    "th": 102, "id": 120, "ms": 80,
 }  # fmt: skip
 # Unicode character-name prefixes a letter or mark of a term may have, per language.
 SCRIPTS = {
