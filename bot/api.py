@@ -1,4 +1,4 @@
-"""The bot's small client of the backend's HTTP API (`/api/v1/reports`).
+"""The bot's small client of the backend's HTTP API: reports, Telegram links, case actions.
 
 The bot never touches the database or the backend's code: it reports exactly as any API
 client does, so there is one intake path. Failures come back as two families of typed
@@ -9,7 +9,11 @@ exceptions, because the bot must treat them differently:
 - `BackendUnavailable`: the backend is down, timed out, failed (5xx) or asked us to slow
   down (429). A confirmed report is kept and retried.
 
-It must never send the reporter's Telegram identity: reports are anonymous.
+With a backend token (role `bot`) every call carries it: the public's reports then skip
+the backend's per-address limit (the bot limits per user). `X-Telegram-User` is sent only
+where a user's identity is the point: a linked officer's report, /link and /unlink, and a
+unit-chat button press, where the backend acts with the pressing officer's rights. A
+member of the public's Telegram identity is never sent: their reports are anonymous.
 """
 
 from __future__ import annotations
@@ -86,8 +90,8 @@ class WildflagApi:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = aiohttp.ClientTimeout(total=timeout)
-        # Kept for officer linking (phase 2); never sent with a report in phase 1, because a
-        # bearer token makes the backend attribute the report to an account.
+        # The bot's own backend token (role `bot`). Alone it attributes nothing to anyone:
+        # the backend keeps such reports anonymous.
         self.bearer_token = bearer_token
         self._session: aiohttp.ClientSession | None = None
 
@@ -101,13 +105,23 @@ class WildflagApi:
             await self._session.close()
             self._session = None
 
+    @property
+    def acts_for_users(self) -> bool:
+        """Whether the bot can act for linked officers (it has a backend token)."""
+        return self.bearer_token is not None
+
     async def submit_report(
-        self, fields: dict[str, Any], photos: Sequence[Photo] = ()
+        self,
+        fields: dict[str, Any],
+        photos: Sequence[Photo] = (),
+        *,
+        telegram_user: int | None = None,
     ) -> dict[str, Any]:
         """POST /api/v1/reports as multipart: a `report` JSON part plus `images` files.
 
         Returns the receipt (201 body): reference, receipt_token, status_url, species,
-        priority, routed_to.
+        priority, routed_to; for a linked officer (`telegram_user`) also case_id,
+        duplicate and case_reports.
         """
         form = aiohttp.FormData()
         form.add_field(
@@ -120,17 +134,76 @@ class WildflagApi:
             form.add_field(
                 "images", photo.data, filename=photo.filename, content_type=photo.content_type
             )
-        return await self._call("POST", "/api/v1/reports", data=form)
+        return await self._call("POST", "/api/v1/reports", telegram_user, data=form)
 
-    async def report_status(self, reference: str, receipt_token: str) -> dict[str, Any]:
-        """GET /api/v1/reports/{reference} with the receipt token the reporter holds."""
+    async def report_status(
+        self, reference: str, receipt_token: str | None, *, telegram_user: int | None = None
+    ) -> dict[str, Any]:
+        """GET /api/v1/reports/{reference} with the reporter's receipt token, or as the
+        linked officer who sent it (officers' reports have no receipt token)."""
+        headers = {"X-Receipt-Token": receipt_token} if receipt_token else {}
         return await self._call(
-            "GET", f"/api/v1/reports/{reference}", headers={"X-Receipt-Token": receipt_token}
+            "GET", f"/api/v1/reports/{reference}", telegram_user, headers=headers
         )
 
-    async def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    # --- Telegram links -----------------------------------------------------------------
+
+    async def link(self, code: str, telegram_user: int) -> dict[str, Any]:
+        """Redeem a link code: `{account: {id, name, role, unit}}`."""
+        return await self._call(
+            "POST", "/api/v1/telegram/links", telegram_user, json={"code": code}
+        )
+
+    async def void_code(self, code: str) -> bool:
+        """Spend a code seen in a group, so that nobody who saw it can use it."""
+        body = await self._call("POST", "/api/v1/telegram/link-codes/void", json={"code": code})
+        return bool(body.get("voided"))
+
+    async def unlink(self, telegram_user: int) -> bool:
+        """Remove the user's link; whether there was one."""
+        body = await self._call("DELETE", "/api/v1/telegram/links", telegram_user)
+        return bool(body.get("unlinked"))
+
+    # --- case actions, with the pressing officer's rights --------------------------------
+
+    async def get_case(self, case_id: int, telegram_user: int) -> dict[str, Any]:
+        return await self._call("GET", f"/api/v1/cases/{case_id}", telegram_user)
+
+    async def acknowledge(self, case_id: int, telegram_user: int) -> dict[str, Any]:
+        return await self._case_action(case_id, "acknowledge", telegram_user, {})
+
+    async def assign_to_self(self, case_id: int, telegram_user: int) -> dict[str, Any]:
+        return await self._case_action(case_id, "assign", telegram_user, {})
+
+    async def close_case(self, case_id: int, outcome: str, telegram_user: int) -> dict[str, Any]:
+        body = {"status": "closed", "outcome": outcome}
+        return await self._case_action(case_id, "status", telegram_user, body)
+
+    async def reroute(
+        self, case_id: int, unit: str, reason: str, telegram_user: int
+    ) -> dict[str, Any]:
+        body = {"unit": unit, "reason": reason}
+        return await self._case_action(case_id, "reroute", telegram_user, body)
+
+    async def _case_action(
+        self, case_id: int, action: str, telegram_user: int, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        return await self._call(
+            "POST", f"/api/v1/cases/{case_id}/{action}", telegram_user, json=body
+        )
+
+    async def _call(
+        self, method: str, path: str, telegram_user: int | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        headers = dict(kwargs.pop("headers", None) or {})
+        if self.bearer_token:
+            headers["Authorization"] = f"Bearer {self.bearer_token}"
+        if telegram_user is not None:
+            headers["X-Telegram-User"] = str(telegram_user)
         try:
-            async with self._client().request(method, self.base_url + path, **kwargs) as resp:
+            async with self._client().request(
+                method, self.base_url + path, headers=headers, **kwargs
+            ) as resp:
                 raw = await resp.read()
                 status = resp.status
                 retry_after = resp.headers.get("Retry-After")

@@ -3,8 +3,8 @@
 `build_application` wires handlers to an injected backend client, so tests run the real
 Application against a fake Bot API and a real backend; `run_polling` is `wildflag bot`.
 Handler order matters: the report conversation first, then the commands (which therefore
-work mid-report without ending it), then the catch-alls for unknown commands and stray
-text or buttons.
+work mid-report without ending it) and the unit-chat buttons, then the catch-alls for
+unknown commands and stray text or buttons.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ from bot.api import WildflagApi
 from bot.commands import Commands
 from bot.config import BotConfig
 from bot.conversation import ReportConversation
+from bot.linking import Linking
 from bot.sending import AnyApplication, Sender
+from bot.unit_chat import UnitChat
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,8 @@ COMMAND_MENU = [
     ("status", "Status of one of your reports"),
     ("mine", "Your reports"),
     ("language", "Language / langue / idioma"),
+    ("link", "Officers: link your wildflag account"),
+    ("unlink", "Officers: unlink your account"),
     ("cancel", "Drop the report in progress"),
     ("help", "What I understand"),
     ("start", "What this bot does; anonymity"),
@@ -50,6 +54,8 @@ def build_application(config: BotConfig, api: WildflagApi | None = None) -> AnyA
     sender = Sender(api, config)
     commands = Commands(api, config)
     conversation = ReportConversation(config, sender)
+    linking = Linking(api)
+    unit_chat = UnitChat(api)
 
     async def close_api(_: AnyApplication) -> None:
         await api.close()
@@ -79,6 +85,15 @@ def build_application(config: BotConfig, api: WildflagApi | None = None) -> AnyA
     application.add_handler(CommandHandler("mine", commands.mine))
     application.add_handler(CommandHandler("language", commands.language))
     application.add_handler(CommandHandler("cancel", commands.cancel_outside))
+    application.add_handler(CommandHandler("link", linking.link))
+    application.add_handler(CommandHandler("unlink", linking.unlink))
+    application.add_handler(CallbackQueryHandler(unit_chat.button, pattern=r"^wf:"))
+    application.add_handler(
+        MessageHandler(
+            filters.ChatType.GROUPS & filters.REPLY & filters.TEXT & ~filters.COMMAND,
+            unit_chat.unit_code_reply,
+        )
+    )
     application.add_handler(CallbackQueryHandler(commands.language_button, pattern=r"^lang:"))
     application.add_handler(CallbackQueryHandler(commands.stale_button, pattern=r"^report:"))
     application.add_handler(MessageHandler(filters.COMMAND, commands.unknown_command))

@@ -57,11 +57,11 @@ class Commands:
             return
         reference = context.args[0].strip().upper()
         own = state.own_report(context.user_data or {}, reference)
-        if own is None or not own.get("receipt_token"):
+        if own is None or not (own.get("receipt_token") or own.get("as_officer")):
             await self.reply(update, t(lang, "status_not_yours", reference=reference))
             return
         try:
-            body = await self.api.report_status(own["reference"], own["receipt_token"])
+            body = await self._status_of(update, own)
         except BackendUnavailable:
             await self.reply(update, t(lang, "status_unavailable"))
             return
@@ -69,6 +69,16 @@ class Commands:
             await self.reply(update, t(lang, "rejected", message=exc.message))
             return
         await self.reply(update, messages.status(body, lang))
+
+    async def _status_of(self, update: Update, report: dict[str, Any]) -> dict[str, Any]:
+        """A remembered report's status: by its receipt token, or as the officer who sent it."""
+        user = update.effective_user
+        as_officer = bool(report.get("as_officer")) and user is not None
+        return await self.api.report_status(
+            report["reference"],
+            report.get("receipt_token"),
+            telegram_user=user.id if as_officer and user else None,
+        )
 
     async def mine(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         lang = self.lang(update, context)
@@ -82,11 +92,9 @@ class Commands:
         reachable = True
         for report in reversed(reports):
             status, priority = "?", report.get("priority")
-            if reachable and report.get("receipt_token"):
+            if reachable and (report.get("receipt_token") or report.get("as_officer")):
                 try:
-                    body = await self.api.report_status(
-                        report["reference"], report["receipt_token"]
-                    )
+                    body = await self._status_of(update, report)
                     status, priority = body.get("status", "?"), body.get("priority", priority)
                 except BackendUnavailable:
                     reachable = False  # one failure is enough: don't wait on each report

@@ -34,11 +34,13 @@ class BotConfig:
     telegram_api_url: str = "https://api.telegram.org"
     telegram_file_url: str | None = None
     data_dir: Path = Path(".")
-    # A backend bearer token. Phase 1 sends it nowhere: reports stay anonymous. It is the
-    # hook for officer linking, which needs the bot to act on the backend's account API.
+    # The bot's backend token (WILDFLAG_BOT_API_TOKEN; `wildflag tokens create --role bot`).
+    # Without it the bot still takes the public's reports (under the backend's per-address
+    # limit) but cannot link officers or answer the unit-chat buttons.
     backend_token: str | None = None
     # Per-user limit on confirmed reports: enough for an officer on a busy day, too few to
-    # let one Telegram account flood the national units.
+    # let one Telegram account flood the national units. With a backend token this is the
+    # only limit: the backend does not hold the bot to its per-address anonymous limit.
     reports_per_hour: int = 20
     # The backend's default limits (Settings.max_image_bytes / max_images): refusing early
     # in the chat beats a confirmed report the backend then rejects.

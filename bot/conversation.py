@@ -160,8 +160,7 @@ class ReportConversation:
             await update.effective_message.reply_text(refusal)
             return END
         context.user_data["draft"] = Draft()
-        if not await self.add(update, context):
-            context.user_data.pop("draft", None)
+        if not await self.add(update, context, fresh=True):
             return END  # the first item was refused, and there is nothing else: no report
         return Step.COLLECTING
 
@@ -176,9 +175,18 @@ class ReportConversation:
         return Step.CONFIRM
 
     async def add(
-        self, update: Update, context: ContextTypes.DEFAULT_TYPE, *, acknowledge: bool = True
+        self,
+        update: Update,
+        context: ContextTypes.DEFAULT_TYPE,
+        *,
+        acknowledge: bool = True,
+        fresh: bool = False,
     ) -> bool:
-        """Add what one message holds to the draft and say so; False if nothing was added."""
+        """Add what one message holds to the draft and say so; False if nothing was added.
+
+        With `fresh` (the message that would start a report), a draft left empty is dropped
+        before the reply goes out, so nothing of a refused start outlives the refusal.
+        """
         message = update.effective_message
         assert message is not None
         lang = self.lang(update, context)
@@ -232,6 +240,8 @@ class ReportConversation:
         if draft.url and draft.url != url_before:
             notes.insert(0, t(lang, "added_link", url=draft.url))
         added = bool(notes)
+        if fresh and not added and context.user_data is not None:
+            context.user_data.pop("draft", None)
         reply = refused + notes
         if acknowledge and reply:
             if added or not draft.empty:
@@ -306,7 +316,13 @@ class ReportConversation:
         draft = self.draft(context)
         assert update.effective_message is not None
         await update.effective_message.reply_text(
-            messages.summary(report_fields(draft), len(draft.photos), lang, self.config.api_url),
+            messages.summary(
+                report_fields(draft),
+                len(draft.photos),
+                lang,
+                self.config.api_url,
+                officer=state.officer(context.user_data or {}),
+            ),
             reply_markup=self.keyboard(lang, "confirm", "cancel"),
         )
 
@@ -339,6 +355,7 @@ class ReportConversation:
                 lang=lang,
                 fields=report_fields(draft),
                 refs=list(draft.photos),
+                as_officer=state.officer(context.user_data) is not None,
             ),
             update=update,
             name="wildflag-report",

@@ -35,6 +35,8 @@ EN = {
         "/status REF — the status of one of your reports\n"
         "/mine — your reports\n"
         "/language — change language\n"
+        "/link CODE — officers: link your wildflag account (in a private chat)\n"
+        "/unlink — officers: unlink it; your reports are anonymous again\n"
         "/start — what this bot does, who sees a report, anonymity"
     ),
     "report_begin": (
@@ -120,6 +122,52 @@ EN = {
     "language_unknown": "I don't speak “{code}”. Available: {available}.",
     "stale_button": "That button belongs to a report that is finished.",
     "error": "Something went wrong on my side. Please try again.",
+    "link_usage": (
+        "Officers: send /link followed by the code your unit admin gave you, e.g. "
+        "/link ABCDE-12345."
+    ),
+    "link_private_only": (
+        "Send /link to me in a private chat, never in a group. Everyone here saw that code, "
+        "so it no longer works: ask your unit admin for a new one."
+    ),
+    "link_done": (
+        "Linked: you act as <b>{name}</b> ({role}, unit {unit}). Your reports now carry your "
+        "identity and unit, and the buttons in your unit's chat act with your rights."
+    ),
+    "link_refused": "Not linked: {message}",
+    "link_unavailable": "This bot cannot link accounts: it has no backend token.",
+    "unlink_done": "Unlinked. Your reports are anonymous again.",
+    "unlink_none": "Your Telegram account was not linked.",
+    "receipt_duplicate": "Already reported: case {case}, reported {count} times.",
+    "receipt_new_case": "New case {case}.",
+    "summary_to_officer": (
+        "<b>To</b>: the wildflag service at {service}; the units of the country it concerns. "
+        "Sent as your linked account {name} (unit {unit})."
+    ),
+    "case_acknowledged": "Acknowledged by {name} at {time}",
+    "case_assigned": "Assigned to {name} at {time}",
+    "case_closed": "Closed as {outcome} by {name} at {time}",
+    "case_units": "Units: {units}",
+    "outcome_false_positive": "not wildlife (false positive)",
+    "outcome_actioned": "actioned",
+    "outcome_referred": "referred",
+    "outcome_no_action": "no action",
+    "toast_acknowledged": "Acknowledged.",
+    "toast_assigned": "Assigned to you.",
+    "toast_closed": "Closed: not wildlife.",
+    "toast_rerouted": "Sent to {unit} as well.",
+    "toast_choose_unit": "Choose a unit, or Other unit… to type its code.",
+    "button_other_unit": "Other unit…",
+    "button_back": "Back",
+    "ask_unit_code": (
+        "{name}, reply to this message with the code of the unit to send case {case} to "
+        "(e.g. FR, COORD)."
+    ),
+    "rerouted": "Case {case} sent to {unit} as well, by {name}.",
+    "action_refused": "Refused: {message}",
+    "case_not_yours": "Refused: case {case} is not with your unit.",
+    "action_unavailable": "The wildflag service cannot be reached; nothing changed. Try again.",
+    "actions_unavailable": "This bot cannot act on cases: it has no backend token.",
 }
 
 FR = {
@@ -144,6 +192,8 @@ FR = {
         "/status REF — l'état d'un de vos signalements\n"
         "/mine — vos signalements\n"
         "/language — changer de langue\n"
+        "/link CODE — agents : lier votre compte wildflag (en conversation privée)\n"
+        "/unlink — agents : le délier ; vos signalements redeviennent anonymes\n"
         "/start — ce que fait ce bot, qui voit un signalement, l'anonymat"
     ),
     "report_begin": (
@@ -244,6 +294,56 @@ FR = {
     "language_unknown": "Je ne parle pas « {code} ». Disponibles : {available}.",
     "stale_button": "Ce bouton appartient à un signalement terminé.",
     "error": "Une erreur s'est produite de mon côté. Veuillez réessayer.",
+    "link_usage": (
+        "Agents : envoyez /link suivi du code donné par l'administrateur de votre unité, par "
+        "ex. /link ABCDE-12345."
+    ),
+    "link_private_only": (
+        "Envoyez /link en conversation privée avec moi, jamais dans un groupe. Tout le monde "
+        "ici a vu ce code, il ne fonctionne donc plus : demandez-en un nouveau à "
+        "l'administrateur de votre unité."
+    ),
+    "link_done": (
+        "Compte lié : vous agissez en tant que <b>{name}</b> ({role}, unité {unit}). Vos "
+        "signalements portent désormais votre identité et votre unité, et les boutons du "
+        "groupe de votre unité agissent avec vos droits."
+    ),
+    "link_refused": "Compte non lié : {message}",
+    "link_unavailable": "Ce bot ne peut pas lier de comptes : il n'a pas de jeton du service.",
+    "unlink_done": "Compte délié. Vos signalements sont de nouveau anonymes.",
+    "unlink_none": "Votre compte Telegram n'était pas lié.",
+    "receipt_duplicate": "Déjà signalé : dossier {case}, signalé {count} fois.",
+    "receipt_new_case": "Nouveau dossier {case}.",
+    "summary_to_officer": (
+        "<b>Destinataires</b> : le service wildflag à {service} ; les unités du pays concerné. "
+        "Envoyé au nom de votre compte lié {name} (unité {unit})."
+    ),
+    "case_acknowledged": "Pris en compte par {name} à {time}",
+    "case_assigned": "Attribué à {name} à {time}",
+    "case_closed": "Clos ({outcome}) par {name} à {time}",
+    "case_units": "Unités : {units}",
+    "outcome_false_positive": "pas de faune ni de flore (faux positif)",
+    "outcome_actioned": "suite donnée",
+    "outcome_referred": "transmis",
+    "outcome_no_action": "sans suite",
+    "toast_acknowledged": "Pris en compte.",
+    "toast_assigned": "Attribué à vous.",
+    "toast_closed": "Clos : pas de faune ni de flore.",
+    "toast_rerouted": "Envoyé aussi à {unit}.",
+    "toast_choose_unit": "Choisissez une unité, ou Autre unité… pour taper son code.",
+    "button_other_unit": "Autre unité…",
+    "button_back": "Retour",
+    "ask_unit_code": (
+        "{name}, répondez à ce message avec le code de l'unité à qui envoyer le dossier "
+        "{case} (par ex. FR, COORD)."
+    ),
+    "rerouted": "Dossier {case} envoyé aussi à {unit}, par {name}.",
+    "action_refused": "Refusé : {message}",
+    "case_not_yours": "Refusé : le dossier {case} n'est pas confié à votre unité.",
+    "action_unavailable": ("Le service wildflag est injoignable ; rien n'a changé. Réessayez."),
+    "actions_unavailable": (
+        "Ce bot ne peut pas agir sur les dossiers : il n'a pas de jeton du service."
+    ),
 }
 
 ES = {
@@ -267,6 +367,8 @@ ES = {
         "/status REF — el estado de una de sus denuncias\n"
         "/mine — sus denuncias\n"
         "/language — cambiar de idioma\n"
+        "/link CODE — agentes: vincular su cuenta wildflag (en un chat privado)\n"
+        "/unlink — agentes: desvincularla; sus denuncias vuelven a ser anónimas\n"
         "/start — qué hace este bot, quién ve una denuncia, el anonimato"
     ),
     "report_begin": (
@@ -356,6 +458,53 @@ ES = {
     "language_unknown": "No hablo «{code}». Disponibles: {available}.",
     "stale_button": "Ese botón pertenece a una denuncia ya terminada.",
     "error": "Algo falló de mi lado. Inténtelo de nuevo.",
+    "link_usage": (
+        "Agentes: envíe /link seguido del código que le dio el administrador de su unidad, "
+        "p. ej. /link ABCDE-12345."
+    ),
+    "link_private_only": (
+        "Envíeme /link en un chat privado, nunca en un grupo. Todos aquí vieron ese código, "
+        "así que ya no sirve: pida uno nuevo al administrador de su unidad."
+    ),
+    "link_done": (
+        "Cuenta vinculada: actúa como <b>{name}</b> ({role}, unidad {unit}). Sus denuncias "
+        "llevan ahora su identidad y su unidad, y los botones del grupo de su unidad actúan "
+        "con sus derechos."
+    ),
+    "link_refused": "Cuenta no vinculada: {message}",
+    "link_unavailable": "Este bot no puede vincular cuentas: no tiene token del servicio.",
+    "unlink_done": "Cuenta desvinculada. Sus denuncias vuelven a ser anónimas.",
+    "unlink_none": "Su cuenta de Telegram no estaba vinculada.",
+    "receipt_duplicate": "Ya denunciado: caso {case}, denunciado {count} veces.",
+    "receipt_new_case": "Caso nuevo {case}.",
+    "summary_to_officer": (
+        "<b>Destinatarios</b>: el servicio wildflag en {service}; las unidades del país al que "
+        "concierne. Enviada en nombre de su cuenta vinculada {name} (unidad {unit})."
+    ),
+    "case_acknowledged": "Recibido por {name} a las {time}",
+    "case_assigned": "Asignado a {name} a las {time}",
+    "case_closed": "Cerrado ({outcome}) por {name} a las {time}",
+    "case_units": "Unidades: {units}",
+    "outcome_false_positive": "no es fauna ni flora (falso positivo)",
+    "outcome_actioned": "con actuación",
+    "outcome_referred": "remitido",
+    "outcome_no_action": "sin actuación",
+    "toast_acknowledged": "Recibido.",
+    "toast_assigned": "Asignado a usted.",
+    "toast_closed": "Cerrado: no es fauna ni flora.",
+    "toast_rerouted": "Enviado también a {unit}.",
+    "toast_choose_unit": "Elija una unidad, u Otra unidad… para escribir su código.",
+    "button_other_unit": "Otra unidad…",
+    "button_back": "Volver",
+    "ask_unit_code": (
+        "{name}, responda a este mensaje con el código de la unidad a la que enviar el caso "
+        "{case} (p. ej. FR, COORD)."
+    ),
+    "rerouted": "Caso {case} enviado también a {unit}, por {name}.",
+    "action_refused": "Rechazado: {message}",
+    "case_not_yours": "Rechazado: el caso {case} no está con su unidad.",
+    "action_unavailable": "No se puede contactar con el servicio; no cambió nada. Reinténtelo.",
+    "actions_unavailable": "Este bot no puede actuar sobre casos: no tiene token del servicio.",
 }
 
 CATALOG: dict[str, dict[str, str]] = {"en": EN, "fr": FR, "es": ES}

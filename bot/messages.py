@@ -20,8 +20,15 @@ def language(user_data: dict[str, Any], telegram_code: str | None = None) -> str
     return str(user_data.get("lang") or language_of(telegram_code))
 
 
-def summary(fields: dict[str, Any], photos: int, lang: str, service: str) -> str:
-    """What the user confirms, read from the very fields that will be posted."""
+def summary(
+    fields: dict[str, Any],
+    photos: int,
+    lang: str,
+    service: str,
+    officer: dict[str, Any] | None = None,
+) -> str:
+    """What the user confirms, read from the very fields that will be posted; a linked
+    officer is told the report goes as their account."""
     lines = [t(lang, "summary_title")]
     if fields.get("url"):
         lines.append(t(lang, "summary_link", url=fields["url"]))
@@ -38,7 +45,17 @@ def summary(fields: dict[str, Any], photos: int, lang: str, service: str) -> str
         lines.append(t(lang, "summary_country_none"))
     if fields.get("notes"):
         lines.append(t(lang, "summary_notes", notes=fields["notes"]))
-    lines += ["", t(lang, "summary_to", service=service)]
+    if officer:
+        to = t(
+            lang,
+            "summary_to_officer",
+            service=service,
+            name=officer.get("name") or officer.get("id"),
+            unit=officer.get("unit") or "—",
+        )
+    else:
+        to = t(lang, "summary_to", service=service)
+    lines += ["", to]
     return "\n".join(lines)
 
 
@@ -58,10 +75,15 @@ def priority(value: str | None, lang: str) -> str:
 def receipt(body: dict[str, Any], lang: str) -> str:
     """The receipt: reference, species and Appendix, priority, units, the status link.
 
-    Only what an anonymous receipt holds; the backend already leaves out whether the
-    listing was known, and so does this.
+    "Already reported" only when the backend said so, which it does to linked officers
+    alone: an anonymous receipt has no `duplicate`, so nothing here can hint at it.
     """
     lines = [t(lang, "receipt_title", reference=body["reference"])]
+    if body.get("duplicate") is True:
+        count = body.get("case_reports") or "?"
+        lines.append(t(lang, "receipt_duplicate", case=body.get("case_id"), count=count))
+    elif body.get("duplicate") is False and body.get("case_id") is not None:
+        lines.append(t(lang, "receipt_new_case", case=body["case_id"]))
     species = body.get("species") or []
     if species:
         lines.append(t(lang, "receipt_species", species=species_list(species, lang)))

@@ -73,8 +73,9 @@ class Sender:
         lang: str,
         fields: dict[str, Any],
         refs: list[PhotoRef],
+        as_officer: bool = False,
     ) -> None:
-        """Send a just-confirmed report.
+        """Send a just-confirmed report (as the linked officer when `as_officer`).
 
         The report enters the queue, on disk, before the first attempt (an outbox): if the
         bot dies mid-send, the report is retried after the restart instead of lost.
@@ -87,6 +88,7 @@ class Sender:
             fields=fields,
             photos=refs,
             retry_in=0.0,
+            as_officer=as_officer,
         )
         self._in_flight.add(entry["id"])
         try:
@@ -118,11 +120,18 @@ class Sender:
         queue = state.queue_of(application.bot_data)
         lang, chat_id = entry["lang"], entry["chat_id"]
         try:
+            as_officer = bool(entry.get("as_officer"))
             photos = await self.download(bot, state.queued_photos(entry))
-            receipt = await self.api.submit_report(entry["fields"], photos)
+            receipt = await self.api.submit_report(
+                entry["fields"], photos, telegram_user=entry["user_id"] if as_officer else None
+            )
         except (ApiRejected, PhotoUnavailable) as exc:
             # Refused for good: retrying the same report cannot help.
             queue.pop(entry["id"], None)
+            if isinstance(exc, ApiRejected) and exc.code == "telegram_not_linked":
+                # Unlinked on the backend's side: stop presenting the user as an officer.
+                application.user_data[entry["user_id"]].pop("officer", None)
+                application.mark_data_for_update_persistence(user_ids=[entry["user_id"]])
             await application.update_persistence()
             message = exc.message if isinstance(exc, ApiRejected) else str(exc)
             log.warning("report %s refused: %s", entry["id"], message)
@@ -147,7 +156,9 @@ class Sender:
             return
         queue.pop(entry["id"], None)
         user_id = entry["user_id"]
-        state.remember_report(application.user_data[user_id], receipt)
+        state.remember_report(
+            application.user_data[user_id], receipt, as_officer=bool(entry.get("as_officer"))
+        )
         application.mark_data_for_update_persistence(user_ids=[user_id])
         await application.update_persistence()  # recorded as sent before we tell anyone
         text = messages.receipt(receipt, lang)

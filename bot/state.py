@@ -1,10 +1,11 @@
 """What the bot remembers, kept in python-telegram-bot's persistence (a pickle file).
 
 Per user (`user_data`): the language, the references and receipt tokens of their reports
-(so `/status` shows a user only their own reports) and the times of their recent reports
-(the rate limit). Per bot (`bot_data`): the queue of confirmed reports waiting for the
-backend. Never a photo: queued reports hold Telegram file ids, downloaded again at retry.
-Plain dicts and lists only, so a state file survives changes to the bot's classes.
+(so `/status` shows a user only their own reports), the times of their recent reports
+(the rate limit) and, for a linked officer, the account they linked (`officer`: whether
+their reports carry their identity). Per bot (`bot_data`): the queue of confirmed reports
+waiting for the backend. Never a photo: queued reports hold Telegram file ids, downloaded
+again at retry. Plain dicts and lists only, so a state file survives changes to the bot's classes.
 """
 
 from __future__ import annotations
@@ -30,13 +31,23 @@ def persistence(state_dir: Path) -> PicklePersistence:
     return PicklePersistence(filepath=state_dir / "state.pickle")
 
 
-def remember_report(user_data: dict[str, Any], receipt: dict[str, Any]) -> None:
-    """Keep a receipt's reference and token; the token is what opens its status."""
+def officer(user_data: dict[str, Any]) -> dict[str, Any] | None:
+    """The account a linked officer acts as (`{id, name, role, unit}`), else None."""
+    account = user_data.get("officer")
+    return account if isinstance(account, dict) else None
+
+
+def remember_report(
+    user_data: dict[str, Any], receipt: dict[str, Any], *, as_officer: bool = False
+) -> None:
+    """Keep a receipt's reference and token; the token (or, for an officer's report, the
+    officer's link) is what opens its status."""
     reports: list[dict[str, Any]] = user_data.setdefault("reports", [])
     reports.append(
         {
             "reference": receipt["reference"],
             "receipt_token": receipt.get("receipt_token"),
+            "as_officer": as_officer,
             "status_url": receipt.get("status_url"),
             "priority": receipt.get("priority"),
             "sent_at": time.time(),
@@ -81,11 +92,17 @@ def enqueue(
     fields: dict[str, Any],
     photos: list[PhotoRef],
     retry_in: float,
+    as_officer: bool = False,
 ) -> dict[str, Any]:
-    """Keep a confirmed report until its fate is known: sent, or refused by the backend."""
+    """Keep a confirmed report until its fate is known: sent, or refused by the backend.
+
+    `as_officer` is decided at Confirm, from what the summary showed: a report confirmed
+    as anonymous never carries the user's identity, even if they link before it is sent.
+    """
     entry = {
         "id": uuid.uuid4().hex,
         "user_id": user_id,
+        "as_officer": as_officer,
         "chat_id": chat_id,
         "lang": lang,
         "fields": fields,

@@ -1,8 +1,15 @@
-"""Merging and splitting cases: officers correct what automatic deduplication decided.
+"""What officers do to cases: merge, split, reroute, acknowledge, assign, close, reopen.
 
-Both keep every report, evidence file and routing decision; they move reports between
-cases and recompute what a case derives from its reports (count, priority, country). A
-merged case stays as a pointer (`merged_into_id`, status "merged") so links to it resolve.
+Merging and splitting keep every report, evidence file and routing decision; they move
+reports between cases and recompute what a case derives from its reports (count, priority,
+country). A merged case stays as a pointer (`merged_into_id`, status "merged") so links to
+it resolve.
+
+The working state of a case moves new → acknowledged → assigned → closed (with an outcome),
+and a closed case can be reopened. A change that makes no sense in the current state (a
+second acknowledgement, closing a closed case, anything on a merged case) raises
+`CaseChangeError`, which the API answers 409: two officers pressing the same button in a
+unit's chat learn that the other was first instead of overwriting them.
 """
 
 from __future__ import annotations
@@ -12,7 +19,16 @@ from collections.abc import Sequence
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.models import Analysis, Case, CaseUnit, JurisdictionDecision, Listing, Report, Unit
+from db.models import (
+    Account,
+    Analysis,
+    Case,
+    CaseUnit,
+    JurisdictionDecision,
+    Listing,
+    Report,
+    Unit,
+)
 from db.outbox import deliveries_for
 from db.types import utcnow
 from matching.analysis import PRIORITIES
@@ -20,7 +36,15 @@ from matching.appendix import RANKS
 
 
 class CaseChangeError(ValueError):
-    """A merge or split that cannot be done as asked."""
+    """A change to a case that cannot be done as asked (the API answers 409)."""
+
+
+#: Why a case was closed. `false_positive`: not wildlife, or not a CITES specimen.
+OUTCOMES = ("false_positive", "actioned", "referred", "no_action")
+#: Open working states, in order; `closed` and `merged` are the ends.
+OPEN_STATES = ("new", "acknowledged", "assigned")
+#: How many units a reroute offers besides "type a unit code".
+MAX_REROUTE_CANDIDATES = 6
 
 
 async def units_of(session: AsyncSession, case_id: int) -> list[str]:
@@ -160,3 +184,86 @@ async def reroute_case(session: AsyncSession, case: Case, unit: Unit, reason: st
     session.add_all(deliveries_for(unit, case.id, latest.id))
     case.updated_at = utcnow()
     session.add(case)
+
+
+def _open(case: Case) -> None:
+    if case.status == "merged":
+        raise CaseChangeError(
+            f"case {case.id} was merged into case {case.merged_into_id}; act on that case"
+        )
+    if case.status == "closed":
+        raise CaseChangeError(f"case {case.id} is closed ({case.outcome}); reopen it first")
+
+
+def acknowledge_case(case: Case, account: Account) -> None:
+    """A unit has seen the case and someone there will look at it. Only once per case."""
+    _open(case)
+    if case.acknowledged_at is not None:
+        raise CaseChangeError(f"case {case.id} was already acknowledged")
+    now = utcnow()
+    case.acknowledged_at, case.acknowledged_by_id = now, account.id
+    if case.status == "new":
+        case.status = "acknowledged"
+    case.updated_at = now
+
+
+def assign_case(case: Case, assignee: Account, by: Account) -> None:
+    """`assignee` works the case. Assigning acknowledges a case nobody acknowledged yet."""
+    _open(case)
+    if case.assigned_account_id == assignee.id:
+        raise CaseChangeError(f"case {case.id} is already assigned to {assignee.name or 'them'}")
+    now = utcnow()
+    if case.acknowledged_at is None:
+        case.acknowledged_at, case.acknowledged_by_id = now, by.id
+    case.assigned_account_id, case.assigned_at = assignee.id, now
+    case.status = "assigned"
+    case.updated_at = now
+
+
+def close_case(case: Case, outcome: str, by: Account) -> None:
+    """Closed with why; the reports and evidence stay, and a new report still joins it."""
+    if outcome not in OUTCOMES:
+        raise ValueError(f"unknown outcome {outcome!r}")
+    _open(case)
+    now = utcnow()
+    case.status, case.outcome, case.closed_at, case.closed_by_id = "closed", outcome, now, by.id
+    case.updated_at = now
+
+
+def reopen_case(case: Case) -> None:
+    """Back to the open state it had before it was closed; the outcome is cleared."""
+    if case.status != "closed":
+        raise CaseChangeError(f"case {case.id} is not closed")
+    case.outcome, case.closed_at, case.closed_by_id = None, None, None
+    if case.assigned_account_id is not None:
+        case.status = "assigned"
+    elif case.acknowledged_at is not None:
+        case.status = "acknowledged"
+    else:
+        case.status = "new"
+    case.updated_at = utcnow()
+
+
+async def reroute_candidates(session: AsyncSession, case: Case) -> list[str]:
+    """Units a case could go to instead, most likely first: those of every country a
+    routing signal pointed at (the case's own country first), then the coordinating units.
+    Units that already have the case are left out.
+    """
+    assert case.id is not None
+    have = set(await units_of(session, case.id))
+    countries: list[str] = [case.country] if case.country else []
+    decisions = await session.exec(
+        select(JurisdictionDecision)
+        .where(JurisdictionDecision.case_id == case.id)
+        .order_by(col(JurisdictionDecision.id))
+    )
+    for decision in decisions.all():
+        signals = sorted(decision.signals, key=lambda s: -float(s.get("weight") or 0))
+        countries += [str(s["country"]) for s in signals if s.get("country")]
+    units = (await session.exec(select(Unit).where(Unit.active).order_by(Unit.code))).all()
+    found: list[str] = []
+    for country in dict.fromkeys(countries):
+        found += [u.code for u in units if u.kind == "national" and country in u.countries]
+    found += [u.code for u in units if u.kind == "coordinating"]
+    candidates = [code for code in dict.fromkeys(found) if code not in have]
+    return candidates[:MAX_REROUTE_CANDIDATES]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, LargeBinary, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from db.types import JSONType, UTCDateTime, utcnow
@@ -70,6 +70,16 @@ class Case(SQLModel, table=True):
     report_count: int = 0
     # Set when officers merged this case into another; its reports now live there.
     merged_into_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
+    # What officers did with it (status: new → acknowledged → assigned → closed). Who did
+    # each step is in the audit trail; these columns are the current state, for queues.
+    acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    acknowledged_by_id: int | None = Field(default=None, foreign_key="accounts.id")
+    assigned_account_id: int | None = Field(default=None, foreign_key="accounts.id", index=True)
+    assigned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Why a closed case was closed: false_positive | actioned | referred | no_action.
+    outcome: str | None = Field(default=None, max_length=40)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_by_id: int | None = Field(default=None, foreign_key="accounts.id")
     created_at: datetime = _created()
     updated_at: datetime = _created()
 
@@ -95,7 +105,8 @@ class Account(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(default="", max_length=200)
-    role: str = Field(max_length=20)  # officer | unit_admin | observer | coordinator | admin
+    # officer | unit_admin | observer | coordinator | admin | bot
+    role: str = Field(max_length=20)
     unit_code: str | None = Field(default=None, foreign_key="units.code", max_length=16)
     disabled: bool = False
     created_at: datetime = _created()
@@ -113,6 +124,38 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = _created()
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class TelegramLink(SQLModel, table=True):
+    """A Telegram user who acts as an account: the bot may speak for them (X-Telegram-User).
+
+    One Telegram user per account and one account per Telegram user; linking again replaces.
+    """
+
+    __tablename__ = "telegram_links"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Telegram user ids exceed 32 bits.
+    telegram_user_id: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
+    account_id: int = Field(foreign_key="accounts.id", unique=True)
+    created_at: datetime = _created()
+
+
+class TelegramLinkCode(SQLModel, table=True):
+    """A one-time code a unit admin gives an officer to link their Telegram account.
+
+    Only its SHA-256 is stored; it works once (`used_at`) and only until `expires_at`.
+    """
+
+    __tablename__ = "telegram_link_codes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code_hash: str = Field(max_length=64, unique=True)
+    account_id: int = Field(foreign_key="accounts.id", index=True)
+    issued_by_id: int | None = Field(default=None, foreign_key="accounts.id")
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = _created()
 
 
 class Report(SQLModel, table=True):

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 
 from db.models import Analysis, Case, CaseUnit, Report, SpeciesMatch
 from extension_backend import keys
-from extension_backend.auth import Principal, authenticate, bearer_of, same_secret
+from extension_backend.auth import Principal, authenticate_request, same_secret
 from extension_backend.errors import ApiError
 from extension_backend.intake import Submission, listing_facts
 from extension_backend.requests import read_json_body, read_report_request, validate
@@ -23,8 +23,9 @@ routes = web.RouteTableDef()
 
 
 async def principal_of(request: web.Request) -> Principal | None:
+    """The caller (see `auth.authenticate_request`); None for anonymous requests."""
     async with request.app[keys.SESSIONS]() as session:
-        return await authenticate(session, bearer_of(request))
+        return await authenticate_request(session, request)
 
 
 def client_key(request: web.Request) -> str:
@@ -35,7 +36,11 @@ def client_key(request: web.Request) -> str:
 async def post_report(request: web.Request) -> web.Response:
     settings = request.app[keys.SETTINGS]
     principal = await principal_of(request)
-    if principal is None:
+    if principal is not None and principal.is_bot:
+        # The bot relays the public's reports anonymously, all from its one address: the
+        # per-address limit would stop everyone at once, so the bot limits per user itself.
+        principal = None
+    elif principal is None:
         wait = request.app[keys.ANON_LIMITER].hit(client_key(request))
         if wait:
             raise ApiError(
@@ -122,6 +127,8 @@ async def report_status(
 @routes.get("/api/v1/reports/{reference}")
 async def get_report(request: web.Request) -> web.Response:
     principal = await principal_of(request)
+    if principal is not None and principal.is_bot:
+        principal = None  # the bot alone opens a report only with its receipt token
     token = request.headers.get("X-Receipt-Token")
     if principal is None and not token:
         raise ApiError(401, "unauthorized", "send X-Receipt-Token or a bearer token")

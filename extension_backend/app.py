@@ -9,7 +9,17 @@ from aiohttp import web
 
 from db.bootstrap import prepare
 from db.engine import create_engine, session_factory
-from extension_backend import api, cases_api, evidence_api, health, keys, openapi, pages
+from extension_backend import (
+    api,
+    case_actions_api,
+    cases_api,
+    evidence_api,
+    health,
+    keys,
+    openapi,
+    pages,
+    telegram_api,
+)
 from extension_backend.delivery.worker import delivery_context
 from extension_backend.errors import error_middleware
 from extension_backend.evidence import EvidenceStore
@@ -59,6 +69,8 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/", index)
     app.router.add_routes(api.routes)
     app.router.add_routes(cases_api.routes)
+    app.router.add_routes(case_actions_api.routes)
+    app.router.add_routes(telegram_api.routes)
     app.router.add_routes(evidence_api.routes)
     app.router.add_routes(pages.routes)
     app.router.add_routes(health.routes)

@@ -1,8 +1,14 @@
 """Bearer tokens for officers, units and clients such as the bot; receipt tokens for
-anonymous reporters.
+anonymous reporters; the Telegram bot speaking for a linked officer.
 
 Both are random secrets of 256 bits; only their SHA-256 is stored (a slow hash adds nothing
 for secrets that cannot be guessed), so a copy of the database opens nothing.
+
+A token of role `bot` is a trusted client, not a person: alone it may only send anonymous
+reports (without the per-address limit, as every bot report comes from one address) and
+manage Telegram links. With `X-Telegram-User: <id>` it acts as the account that Telegram
+user linked, with exactly that account's rights. The header is refused from anyone but a
+`bot` token, so no officer can borrow another's identity by sending it.
 """
 
 from __future__ import annotations
@@ -13,14 +19,23 @@ import secrets
 from dataclasses import dataclass
 
 from aiohttp import web
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.models import Account, ApiToken, Unit
+from db.models import Account, ApiToken, TelegramLink, Unit
 from db.types import utcnow
 from extension_backend.errors import ApiError
 
-ROLES = ("officer", "unit_admin", "observer", "coordinator", "admin")
+ROLES = ("officer", "unit_admin", "observer", "coordinator", "admin", "bot")
+#: The role of trusted clients (the Telegram bot): no rights over cases of its own.
+BOT_ROLE = "bot"
+#: The header with which a `bot` token names the Telegram user it acts for.
+TELEGRAM_USER_HEADER = "X-Telegram-User"
+#: What an unlinked Telegram user is told (the bot shows it as it is).
+NOT_LINKED_MESSAGE = (
+    "your Telegram account is not linked to a wildflag account: ask your unit admin for a "
+    "code, then link your account with /link CODE first"
+)
 #: Roles that see every unit's cases.
 GLOBAL_ROLES = frozenset({"coordinator", "admin"})
 TOKEN_PREFIX = "wf_"  # noqa: S105 - a marker that makes leaked tokens easy to scan for
@@ -47,10 +62,17 @@ class Principal:
     role: str
     unit_code: str | None
     name: str
+    # Set when the bot acts for this account's linked Telegram user.
+    telegram_user_id: int | None = None
 
     @property
     def actor(self) -> str:
         return f"account:{self.account_id}"
+
+    @property
+    def is_bot(self) -> bool:
+        """The trusted client itself, not a person it speaks for."""
+        return self.role == BOT_ROLE and self.telegram_user_id is None
 
     def sees_unit(self, unit_code: str) -> bool:
         return self.role in GLOBAL_ROLES or self.unit_code == unit_code
@@ -112,3 +134,51 @@ async def authenticate(session: AsyncSession, token: str | None) -> Principal | 
     await session.commit()
     assert account.id is not None
     return Principal(account.id, account.role, account.unit_code, account.name)
+
+
+def telegram_user_of(request: web.Request) -> int | None:
+    """The Telegram user id in `X-Telegram-User`, if sent. 400 when it is not one."""
+    raw = request.headers.get(TELEGRAM_USER_HEADER)
+    if raw is None:
+        return None
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ApiError(400, "bad_request", f"{TELEGRAM_USER_HEADER} must be a number") from None
+    if value <= 0:
+        raise ApiError(400, "bad_request", f"{TELEGRAM_USER_HEADER} must be a Telegram user id")
+    return value
+
+
+async def linked_account(session: AsyncSession, telegram_user_id: int) -> Account | None:
+    """The enabled account this Telegram user linked, if any."""
+    row = (
+        await session.exec(
+            select(Account)
+            .join(TelegramLink, col(TelegramLink.account_id) == Account.id)
+            .where(TelegramLink.telegram_user_id == telegram_user_id)
+        )
+    ).first()
+    return row if row is not None and not row.disabled else None
+
+
+async def authenticate_request(session: AsyncSession, request: web.Request) -> Principal | None:
+    """Who is calling: the bearer token's account, or, for a `bot` token that names a
+    Telegram user, that user's linked account. None for anonymous callers.
+
+    401 for a bad token; 403 when the header comes without a bot token, or names a
+    Telegram user who has not linked an account.
+    """
+    principal = await authenticate(session, bearer_of(request))
+    telegram_user = telegram_user_of(request)
+    if telegram_user is None:
+        return principal
+    if principal is None or principal.role != BOT_ROLE:
+        raise ApiError(
+            403, "forbidden", f"{TELEGRAM_USER_HEADER} is accepted only with a bot token"
+        )
+    account = await linked_account(session, telegram_user)
+    if account is None:
+        raise ApiError(403, "telegram_not_linked", NOT_LINKED_MESSAGE)
+    assert account.id is not None
+    return Principal(account.id, account.role, account.unit_code, account.name, telegram_user)

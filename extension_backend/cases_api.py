@@ -1,12 +1,15 @@
-"""Cases for officers: read one, merge two, split one. Unit scope is enforced on each.
+"""Cases for officers: read one, merge two, split one, reroute. Unit scope is enforced on each.
 
 A case is visible to officers of the units it was routed or shared to, and to
 coordinators and admins; merging needs rights over both cases, so a merge can never
-carry one unit's case into another unit's view. Every read and change is audited.
+carry one unit's case into another unit's view. Every read and change is audited. The
+working-state changes (acknowledge, assign, close) are in `case_actions_api`, built on the
+same helpers.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -14,8 +17,8 @@ from pydantic import Field
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.cases import merge_cases, reroute_case, split_case, units_of
-from db.models import AuditEvent, Case, Evidence, Listing, Report, Unit
+from db.cases import merge_cases, reroute_candidates, reroute_case, split_case, units_of
+from db.models import Account, AuditEvent, Case, Evidence, Listing, Report, Unit
 from extension_backend import keys
 from extension_backend.api import principal_of
 from extension_backend.auth import Principal
@@ -45,24 +48,29 @@ class SplitIn(StrictInput):
     reason: str = Field("", max_length=1000)
 
 
-async def _principal(request: web.Request, *, edit: bool) -> Principal:
+async def case_principal(request: web.Request, *, edit: bool) -> Principal:
+    """The caller, who must be a person (not the bot alone) and, to change, an editor."""
     principal = await principal_of(request)
     if principal is None:
         raise ApiError(401, "unauthorized", "cases need a bearer token")
+    if principal.is_bot:
+        raise ApiError(
+            403, "forbidden", "the bot acts on cases only for a linked user (X-Telegram-User)"
+        )
     if edit and principal.role not in EDITORS:
         raise ApiError(403, "forbidden", f"a {principal.role} may not change cases")
     return principal
 
 
-async def _change_request(request: web.Request, model: type[In]) -> tuple[Principal, In]:
+async def change_request(request: web.Request, model: type[In]) -> tuple[Principal, In]:
     """The caller, who must be allowed to change cases, and the validated body."""
-    principal = await _principal(request, edit=True)
+    principal = await case_principal(request, edit=True)
     data = validate(model, await read_json_body(request, request.app[keys.SETTINGS]))
     assert isinstance(data, model)
     return principal, data
 
 
-async def _visible_case(session: AsyncSession, principal: Principal, case_id: int) -> Case:
+async def visible_case(session: AsyncSession, principal: Principal, case_id: int) -> Case:
     """The case if `principal` may see it; otherwise the same 404 as an unknown case."""
     case = await session.get(Case, case_id)
     if case is None or not any(
@@ -72,7 +80,7 @@ async def _visible_case(session: AsyncSession, principal: Principal, case_id: in
     return case
 
 
-def _case_id(request: web.Request) -> int:
+def case_id_of(request: web.Request) -> int:
     try:
         return int(request.match_info["case_id"])
     except ValueError:
@@ -96,6 +104,13 @@ async def case_view(session: AsyncSession, case: Case) -> dict[str, Any]:
     return {
         "id": case.id,
         "status": case.status,
+        "outcome": case.outcome,
+        "acknowledged_at": _iso(case.acknowledged_at),
+        "acknowledged_by": await _person(session, case.acknowledged_by_id),
+        "assigned_to": await _person(session, case.assigned_account_id),
+        "assigned_at": _iso(case.assigned_at),
+        "closed_at": _iso(case.closed_at),
+        "closed_by": await _person(session, case.closed_by_id),
         "priority": case.priority,
         "appendix": case.appendix,
         "country": case.country,
@@ -103,6 +118,7 @@ async def case_view(session: AsyncSession, case: Case) -> dict[str, Any]:
         "report_count": case.report_count,
         "merged_into": case.merged_into_id,
         "units": await units_of(session, case.id),
+        "reroute_candidates": await reroute_candidates(session, case),
         "created_at": case.created_at.isoformat(),
         "updated_at": case.updated_at.isoformat(),
         "listings": [{"url": x.url, "platform": x.platform, "key": x.url_key} for x in listings],
@@ -134,7 +150,22 @@ async def case_view(session: AsyncSession, case: Case) -> dict[str, Any]:
     }
 
 
-def _audit(principal: Principal, action: str, case_id: int, **details: Any) -> AuditEvent:
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+async def _person(session: AsyncSession, account_id: int | None) -> dict[str, Any] | None:
+    """An account as a case shows it: enough to say who acted, nothing more."""
+    account = await session.get(Account, account_id) if account_id is not None else None
+    if account is None:
+        return None
+    return {"id": account.id, "name": account.name, "unit": account.unit_code}
+
+
+def audit(principal: Principal, action: str, case_id: int, **details: Any) -> AuditEvent:
+    """The audit row of one case action; says so when the bot pressed for a linked user."""
+    if principal.telegram_user_id is not None:
+        details["via"] = "telegram"
     return AuditEvent(
         actor=principal.actor,
         action=action,
@@ -146,24 +177,24 @@ def _audit(principal: Principal, action: str, case_id: int, **details: Any) -> A
 
 @routes.get("/api/v1/cases/{case_id}")
 async def get_case(request: web.Request) -> web.Response:
-    principal = await _principal(request, edit=False)
+    principal = await case_principal(request, edit=False)
     async with request.app[keys.SESSIONS]() as session:
-        case = await _visible_case(session, principal, _case_id(request))
+        case = await visible_case(session, principal, case_id_of(request))
         body = await case_view(session, case)
-        session.add(_audit(principal, "case.viewed", body["id"]))
+        session.add(audit(principal, "case.viewed", body["id"]))
         await session.commit()
     return web.json_response(body, headers={"Cache-Control": "no-store"})
 
 
 @routes.post("/api/v1/cases/{case_id}/merge")
 async def post_merge(request: web.Request) -> web.Response:
-    principal, data = await _change_request(request, MergeIn)
+    principal, data = await change_request(request, MergeIn)
     async with request.app[keys.SESSIONS]() as session:
-        source = await _visible_case(session, principal, _case_id(request))
-        target = await _visible_case(session, principal, data.into)
+        source = await visible_case(session, principal, case_id_of(request))
+        target = await visible_case(session, principal, data.into)
         await merge_cases(session, source, target)
         session.add(
-            _audit(principal, "case.merged", source.id or 0, into=target.id, reason=data.reason)
+            audit(principal, "case.merged", source.id or 0, into=target.id, reason=data.reason)
         )
         await session.commit()
         body = await case_view(session, target)
@@ -172,12 +203,12 @@ async def post_merge(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/cases/{case_id}/split")
 async def post_split(request: web.Request) -> web.Response:
-    principal, data = await _change_request(request, SplitIn)
+    principal, data = await change_request(request, SplitIn)
     async with request.app[keys.SESSIONS]() as session:
-        source = await _visible_case(session, principal, _case_id(request))
+        source = await visible_case(session, principal, case_id_of(request))
         new = await split_case(session, source, data.reports)
         session.add(
-            _audit(
+            audit(
                 principal, "case.split", source.id or 0, into=new.id, reports=data.reports,
                 reason=data.reason,
             )
@@ -189,15 +220,15 @@ async def post_split(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/cases/{case_id}/reroute")
 async def post_reroute(request: web.Request) -> web.Response:
-    principal, data = await _change_request(request, RerouteIn)
+    principal, data = await change_request(request, RerouteIn)
     async with request.app[keys.SESSIONS]() as session:
-        case = await _visible_case(session, principal, _case_id(request))
+        case = await visible_case(session, principal, case_id_of(request))
         unit = await session.get(Unit, data.unit.upper())
         if unit is None or not unit.active:
             raise ApiError(422, "unknown_unit", f"no active unit {data.unit!r}", field="unit")
         await reroute_case(session, case, unit, data.reason)
         session.add(
-            _audit(principal, "case.rerouted", case.id or 0, unit=unit.code, reason=data.reason)
+            audit(principal, "case.rerouted", case.id or 0, unit=unit.code, reason=data.reason)
         )
         await session.commit()
         body = await case_view(session, case)

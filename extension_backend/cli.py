@@ -22,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.bootstrap import prepare
 from db.engine import create_engine, is_sqlite, session_factory
-from db.models import AuditEvent, Unit
+from db.models import Account, AuditEvent, TelegramLink, Unit
 from db.units import seed_unit_rules, unit_rules
 from extension_backend.app import create_app
 from extension_backend.auth import ROLES, create_token
@@ -36,6 +36,7 @@ from extension_backend.schemas import build_schemas
 from extension_backend.settings import Settings
 from extension_backend.species_store import SpeciesImportError, import_file, load_matcher
 from extension_backend.species_store import status as species_status
+from extension_backend.telegram_links import LinkError, issue_code
 from matching.analysis import analyze
 from matching.routing import APPENDICES, UnitRule, parse_taxa
 from matching.urls import InvalidURL
@@ -188,6 +189,76 @@ def cmd_tokens_create(args: argparse.Namespace) -> int:
         print(f"wildflag: {exc}", file=sys.stderr)
         return 2
     print(token)
+    return 0
+
+
+def cmd_accounts_list(args: argparse.Namespace) -> int:
+    settings = _settings()
+
+    async def run() -> list[tuple[Account, bool]]:
+        engine = create_engine(settings.effective_database_url)
+        try:
+            await prepare(engine)
+            async with session_factory(engine)() as session:
+                linked = set((await session.exec(select(TelegramLink.account_id))).all())
+                accounts = (await session.exec(select(Account).order_by(Account.id))).all()
+                return [(a, a.id in linked) for a in accounts]
+        finally:
+            await engine.dispose()
+
+    for account, linked in asyncio.run(run()):
+        row = {
+            "id": account.id,
+            "role": account.role,
+            "unit": account.unit_code,
+            "name": account.name,
+            "disabled": account.disabled,
+            "telegram_linked": linked,
+        }
+        if args.json:
+            print(json.dumps(row, ensure_ascii=False))
+        else:
+            flags = " (disabled)" * account.disabled + " [telegram]" * linked
+            print(
+                f"{account.id}\t{account.role}\t{account.unit_code or '-'}\t{account.name}{flags}"
+            )
+    return 0
+
+
+def cmd_accounts_link_code(args: argparse.Namespace) -> int:
+    """A one-time Telegram link code for an account: the officer sends /link CODE to the bot."""
+    settings = _settings()
+
+    async def run() -> tuple[str, str]:
+        engine = create_engine(settings.effective_database_url)
+        try:
+            await prepare(engine)
+            async with session_factory(engine)() as session:
+                account = await session.get(Account, args.account_id)
+                if account is None:
+                    raise LinkError(f"no account {args.account_id}")
+                code, expires_at = await issue_code(session, account, issued_by=None)
+                session.add(
+                    AuditEvent(
+                        actor="cli",
+                        action="telegram.link_code_issued",
+                        object_type="account",
+                        object_id=str(account.id),
+                        details={"expires_at": expires_at.isoformat()},
+                    )
+                )
+                await session.commit()
+                return code, expires_at.isoformat()
+        finally:
+            await engine.dispose()
+
+    try:
+        code, expires_at = asyncio.run(run())
+    except LinkError as exc:
+        print(f"wildflag: {exc}", file=sys.stderr)
+        return 2
+    print(code)
+    print(f"single use, expires {expires_at}: send /link {code} to the bot", file=sys.stderr)
     return 0
 
 
@@ -727,6 +798,19 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--unit", help="unit code the token acts for, e.g. FR")
     create.add_argument("--name", help="who or what holds the token")
     create.set_defaults(func=cmd_tokens_create)
+
+    accounts = sub.add_parser("accounts", help="accounts (made by tokens create) and their links")
+    accounts_sub = accounts.add_subparsers(dest="accounts_command", required=True)
+    accounts_list = accounts_sub.add_parser("list", help="every account, with its id")
+    accounts_list.add_argument("--json", action="store_true", help="one JSON object per line")
+    accounts_list.set_defaults(func=cmd_accounts_list)
+    link_code = accounts_sub.add_parser(
+        "link-code",
+        help="a one-time code (15 min) with which the account's officer links Telegram "
+        "(/link CODE to the bot); prints the code alone on stdout",
+    )
+    link_code.add_argument("account_id", metavar="ACCOUNT_ID", type=int)
+    link_code.set_defaults(func=cmd_accounts_link_code)
 
     species = sub.add_parser("species", help="the species lexicon: import the CITES checklist")
     species_sub = species.add_subparsers(dest="species_command", required=True)

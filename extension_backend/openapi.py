@@ -8,6 +8,7 @@ from aiohttp import web
 from pydantic.json_schema import models_json_schema
 
 from extension_backend import keys
+from extension_backend.case_actions_api import AckIn, AssignIn, StatusIn
 from extension_backend.cases_api import MergeIn, RerouteIn, SplitIn
 from extension_backend.evidence_api import EXTENSIONS
 from extension_backend.schemas import (
@@ -19,6 +20,7 @@ from extension_backend.schemas import (
     Schemas,
 )
 from extension_backend.settings import Settings
+from extension_backend.telegram_api import LinkCodeIn, LinkIn
 
 routes = web.RouteTableDef()
 
@@ -37,11 +39,12 @@ def _errors(*statuses: int) -> dict[str, Any]:
     reasons = {
         400: "Malformed body (not JSON, not UTF-8, unreadable multipart).",
         401: "Missing, malformed or unknown credentials.",
-        403: "The caller's role may not do this.",
+        403: "The caller's role may not do this (or X-Telegram-User names an unlinked user).",
         404: "Unknown reference, or a token that does not open it.",
         413: "Body, part, image or image count over the deployment's limits.",
         415: "Content type or file type not accepted.",
-        409: "The change cannot be made as asked (e.g. merging a merged case).",
+        409: "The change cannot be made as asked (e.g. merging a merged case, acknowledging "
+        "an acknowledged one).",
         410: "The evidence link's time is up (its signature is right): get a fresh one.",
         422: "A field is missing, unknown or invalid; `field` names it.",
         429: "Rate limit reached; see Retry-After.",
@@ -97,6 +100,11 @@ def build_openapi(settings: Settings, schemas: Schemas) -> dict[str, Any]:
             (MergeIn, "validation"),
             (SplitIn, "validation"),
             (RerouteIn, "validation"),
+            (AckIn, "validation"),
+            (AssignIn, "validation"),
+            (StatusIn, "validation"),
+            (LinkCodeIn, "validation"),
+            (LinkIn, "validation"),
         ],
         ref_template=REF,
     )
@@ -132,6 +140,16 @@ def build_openapi(settings: Settings, schemas: Schemas) -> dict[str, Any]:
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "receipt": {"type": "apiKey", "in": "header", "name": "X-Receipt-Token"},
+                "telegramUser": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-Telegram-User",
+                    "description": (
+                        "Only with a `bot` bearer token: the Telegram user the bot acts for. "
+                        "The request then has the rights of the account that user linked; "
+                        "an unlinked user gets 403 `telegram_not_linked`."
+                    ),
+                },
             },
         },
         "paths": {
@@ -139,7 +157,12 @@ def build_openapi(settings: Settings, schemas: Schemas) -> dict[str, Any]:
                 "post": {
                     "operationId": "createReport",
                     "summary": "Report a listing (anonymous unless a bearer token is sent).",
-                    "security": [{}, {"bearer": []}],
+                    "description": (
+                        "A `bot` token alone sends an anonymous report without the "
+                        "per-address limit (the bot limits per user); with X-Telegram-User "
+                        "the report is the linked officer's."
+                    ),
+                    "security": [{}, {"bearer": []}, {"bearer": [], "telegramUser": []}],
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -237,6 +260,8 @@ def build_openapi(settings: Settings, schemas: Schemas) -> dict[str, Any]:
                     },
                 }
             },
+            **_case_action_paths(),
+            **_telegram_paths(),
             "/api/v1/evidence/{sha256}": {
                 "get": {
                     "operationId": "getEvidence",
@@ -274,6 +299,101 @@ def build_openapi(settings: Settings, schemas: Schemas) -> dict[str, Any]:
                         "503": {"description": "Not ready.", **_json("HealthOut")},
                     },
                 }
+            },
+        },
+    }
+
+
+#: Case changes may be made by an officer's own token or by the bot for a linked officer.
+AS_OFFICER = [{"bearer": []}, {"bearer": [], "telegramUser": []}]
+
+
+def _case_action(operation: str, summary: str, body: str, required: bool) -> dict[str, Any]:
+    return {
+        "post": {
+            "operationId": operation,
+            "summary": summary,
+            "security": AS_OFFICER,
+            "parameters": [CASE_ID],
+            "requestBody": {"required": required, **_json(body)},
+            "responses": {
+                "200": {"description": "The case as it is now.", **OBJECT},
+                **_errors(400, 401, 403, 404, 409, 415, 422),
+            },
+        }
+    }
+
+
+def _case_action_paths() -> dict[str, Any]:
+    return {
+        "/api/v1/cases/{case_id}/acknowledge": _case_action(
+            "acknowledgeCase",
+            "The unit has the case in hand (once per case; audited). Body optional.",
+            "AckIn",
+            required=False,
+        ),
+        "/api/v1/cases/{case_id}/assign": _case_action(
+            "assignCase",
+            "Assign to the caller, or (unit admins and above) to `account` (audited).",
+            "AssignIn",
+            required=False,
+        ),
+        "/api/v1/cases/{case_id}/status": _case_action(
+            "setCaseStatus",
+            "Close with an outcome (e.g. `false_positive`), or reopen (audited).",
+            "StatusIn",
+            required=True,
+        ),
+    }
+
+
+def _telegram_paths() -> dict[str, Any]:
+    bot_only = [{"bearer": [], "telegramUser": []}]
+    return {
+        "/api/v1/telegram/link-codes": {
+            "post": {
+                "operationId": "createTelegramLinkCode",
+                "summary": "A one-time code (15 minutes) to link an account to Telegram.",
+                "description": "Admins for any account; unit admins for their unit's.",
+                "security": [{"bearer": []}],
+                "requestBody": {"required": True, **_json("LinkCodeIn")},
+                "responses": {
+                    "201": {"description": "`{code, expires_at, account}`.", **OBJECT},
+                    **_errors(400, 401, 403, 404, 415, 422),
+                },
+            }
+        },
+        "/api/v1/telegram/link-codes/void": {
+            "post": {
+                "operationId": "voidTelegramLinkCode",
+                "summary": "The bot spends a code that was posted where others saw it.",
+                "security": [{"bearer": []}],
+                "requestBody": {"required": True, **_json("LinkIn")},
+                "responses": {
+                    "200": {"description": "`{voided}`: whether the code was live.", **OBJECT},
+                    **_errors(400, 401, 403, 415, 422),
+                },
+            }
+        },
+        "/api/v1/telegram/links": {
+            "post": {
+                "operationId": "linkTelegramUser",
+                "summary": "The bot redeems a code for the Telegram user in X-Telegram-User.",
+                "security": bot_only,
+                "requestBody": {"required": True, **_json("LinkIn")},
+                "responses": {
+                    "201": {"description": "`{account}`: who the user now acts as.", **OBJECT},
+                    **_errors(400, 401, 403, 415, 422),
+                },
+            },
+            "delete": {
+                "operationId": "unlinkTelegramUser",
+                "summary": "The bot removes the link of the Telegram user in X-Telegram-User.",
+                "security": bot_only,
+                "responses": {
+                    "200": {"description": "`{unlinked}`: whether there was a link.", **OBJECT},
+                    **_errors(400, 401, 403),
+                },
             },
         },
     }

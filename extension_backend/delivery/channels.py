@@ -184,11 +184,35 @@ class EmailChannel(Channel):
             raise DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True) from None
 
 
+#: The unit-chat buttons, as (label, action). Their callback data is `wf:<action>:<case id>`,
+#: a contract with `bot.unit_chat`, which answers the presses (and redraws these buttons).
+CASE_BUTTONS = (
+    (("Acknowledge", "ack"), ("Assign to me", "asg")),
+    (("Reroute…", "rr"), ("Not wildlife", "fp")),
+)
+#: The button that opens the case. There is no dashboard page yet: it opens the case API
+#: (`/api/v1/cases/{id}`, which needs the officer's token) until the dashboard has one.
+OPEN_CASE_LABEL = "Open case"
+
+
+def case_keyboard(case_id: int, case_url: str | None) -> dict[str, Any]:
+    """The inline keyboard under a case in a unit's chat (Bot API `InlineKeyboardMarkup`)."""
+    rows: list[list[dict[str, str]]] = [
+        [{"text": label, "callback_data": f"wf:{action}:{case_id}"} for label, action in row]
+        for row in CASE_BUTTONS
+    ]
+    if case_url:
+        rows.append([{"text": OPEN_CASE_LABEL, "url": case_url}])
+    return {"inline_keyboard": rows}
+
+
 class TelegramChannel(Channel):
-    """A message to the unit's Telegram chat through the Bot API's `sendMessage`.
+    """A message to the unit's Telegram chat through the Bot API's `sendMessage`, with the
+    case's buttons (`case_keyboard`), which the wildflag bot answers.
 
     The target is the chat id. 429 and 5xx are retried; other refusals (chat not found,
-    bot removed from the chat) are final.
+    bot removed from the chat) are final. The "Open case" link is added only when the
+    service has a `public_url`: Telegram refuses buttons that link to a loopback address.
     """
 
     name = "telegram"
@@ -208,6 +232,10 @@ class TelegramChannel(Channel):
             "chat_id": chat,
             "text": summary_text(dict(payload))[:4096],  # the Bot API's message limit
             "link_preview_options": {"is_disabled": True},
+            "reply_markup": case_keyboard(
+                int(payload["case"]["id"]),
+                payload["case"]["url"] if self.settings.public_url else None,
+            ),
         }
         try:
             async with self.http.post(url, json=body, timeout=self.timeout) as response:

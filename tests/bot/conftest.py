@@ -9,16 +9,21 @@ from __future__ import annotations
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
 from bot.api import WildflagApi
 from bot.app import AnyApplication, build_application
 from bot.config import BotConfig
+from db.engine import create_engine, session_factory
+from db.models import Unit
 from extension_backend.app import create_app
+from extension_backend.auth import create_token
 from extension_backend.settings import Settings
 from tests.backend.conftest import Peek
 from tests.bot.fake_telegram import FakeBotApi
@@ -109,7 +114,9 @@ def bot_config(tmp_path: Path, telegram: FakeBotApi) -> Callable[..., BotConfig]
 @asynccontextmanager
 async def running_bot(config: BotConfig) -> AsyncIterator[AnyApplication]:
     """The real Application, polling; stopped in the order TESTING.md gives."""
-    api = WildflagApi(config.api_url, timeout=config.api_timeout_seconds)
+    api = WildflagApi(
+        config.api_url, timeout=config.api_timeout_seconds, bearer_token=config.backend_token
+    )
     application = build_application(config, api)
     await application.initialize()
     await application.start()
@@ -131,3 +138,69 @@ async def bot(
     """The bot polling the fake Bot API, talking to the running backend."""
     async with running_bot(bot_config(backend.url)) as application:
         yield application
+
+
+# --- officers, unit chats, links ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Officer:
+    """An account made as `wildflag tokens create` makes it: its id, token and name."""
+
+    id: int
+    token: str
+    name: str
+
+
+async def make_account(settings: Settings, role: str, unit: str | None, name: str) -> Officer:
+    engine = create_engine(settings.effective_database_url)
+    try:
+        async with session_factory(engine)() as session:
+            account, token = await create_token(session, role=role, unit_code=unit, name=name)
+        assert account.id is not None
+        return Officer(account.id, token, name)
+    finally:
+        await engine.dispose()
+
+
+async def set_channels(settings: Settings, code: str, channels: list[dict[str, Any]]) -> None:
+    """A unit's delivery channels, as `wildflag units channel add` sets them."""
+    engine = create_engine(settings.effective_database_url)
+    try:
+        async with session_factory(engine)() as session:
+            unit = await session.get(Unit, code)
+            assert unit is not None
+            unit.channels = channels
+            session.add(unit)
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
+async def api_call(
+    backend: Backend, method: str, path: str, token: str | None = None, **kwargs: Any
+) -> tuple[int, dict[str, Any]]:
+    """One request to the running backend, as any API client makes it."""
+    headers = dict(kwargs.pop("headers", {}))
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    async with (
+        aiohttp.ClientSession() as http,
+        http.request(method, backend.url + path, headers=headers, **kwargs) as response,
+    ):
+        return response.status, await response.json()
+
+
+async def link_code(backend: Backend, admin: Officer, account: Officer) -> str:
+    status, body = await api_call(
+        backend, "POST", "/api/v1/telegram/link-codes", admin.token, json={"account": account.id}
+    )
+    assert status == 201, body
+    return str(body["code"])
+
+
+async def link(telegram: FakeBotApi, user: int, code: str) -> str:
+    """/link CODE in a private chat with the bot; the bot's answer."""
+    mark = telegram.mark()
+    telegram.send_text(user, f"/link {code}")
+    return (await telegram.wait_for_text(user, "ink", since=mark)).text

@@ -3,9 +3,11 @@
 It plays just enough of the Bot API (getMe, deleteWebhook, getUpdates long-polling,
 sendMessage, editMessageText, editMessageReplyMarkup, answerCallbackQuery, sendChatAction,
 getFile and the file download route); any other method is recorded and answered `true`.
-Tests inject updates as a user would cause them (`send_text`, `send_photo`, `press`…) and
-read what the bot sent (`outbox`, `wait_for_text`). Real HTTP both ways, so PTB's request
-encoding, polling and file downloads are the real ones.
+Negative chat ids are groups (a unit's chat, where the backend's delivery channel posts).
+Tests inject updates as a user would cause them (`send_text`, `send_photo`, `press`,
+`reply_in_group`…) and read what the bot sent (`outbox`, `wait_for_text`, `alerts`).
+Real HTTP both ways, so PTB's request encoding, polling and file downloads are the real
+ones.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ class Sent:
     message_id: int
     html: str  # as the bot sent it (Telegram HTML)
     text: str  # as the user sees it (tags removed)
-    buttons: list[tuple[str, str]] = field(default_factory=list)  # (label, callback data)
+    # (label, callback data), or (label, url) for a link button
+    buttons: list[tuple[str, str]] = field(default_factory=list)
 
 
 class FakeBotApi:
@@ -145,7 +148,7 @@ class FakeBotApi:
         message = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private", "first_name": "Tester"},
+            "chat": self.chat(chat_id),
             "from": self.bot_user,
         }
         self.messages[message["message_id"]] = message
@@ -165,6 +168,7 @@ class FakeBotApi:
         message.pop("reply_markup", None)
         if params.get("reply_markup"):
             message["reply_markup"] = params["reply_markup"]
+        self._record("editMessageReplyMarkup", message)
         return message
 
     async def _api_getFile(self, params: dict[str, Any]) -> Any:
@@ -186,12 +190,16 @@ class FakeBotApi:
         plain = html.unescape(TAG.sub("", raw)) if params.get("parse_mode") == "HTML" else raw
         message["text"] = plain
         message["_html"] = raw
-        if params.get("reply_markup"):
+        # A message carries only an inline keyboard, as on Telegram (not a ForceReply).
+        if (
+            isinstance(params.get("reply_markup"), dict)
+            and "inline_keyboard" in (params["reply_markup"])
+        ):
             message["reply_markup"] = params["reply_markup"]
 
     def _record(self, method: str, message: dict[str, Any]) -> None:
         buttons = [
-            (button["text"], button.get("callback_data", ""))
+            (button["text"], button.get("callback_data") or button.get("url", ""))
             for row in message.get("reply_markup", {}).get("inline_keyboard", [])
             for button in row
         ]
@@ -211,6 +219,12 @@ class FakeBotApi:
     @staticmethod
     def user(user_id: int, lang: str = "en") -> dict[str, Any]:
         return {"id": user_id, "is_bot": False, "first_name": "Tester", "language_code": lang}
+
+    @staticmethod
+    def chat(chat_id: int) -> dict[str, Any]:
+        if chat_id < 0:
+            return {"id": chat_id, "type": "supergroup", "title": "Unit chat"}
+        return {"id": chat_id, "type": "private", "first_name": "Tester"}
 
     def _push(self, update: dict[str, Any]) -> None:
         update["update_id"] = next(self._update_ids)
@@ -292,6 +306,57 @@ class FakeBotApi:
             "message_id": post_id,
         }
         self._message(user_id, "en", text=text, forward_origin=origin)
+
+    def reply_in_group(self, chat_id: int, user_id: int, text: str, to: Sent) -> None:
+        """A user's text message in a group, replying to the bot's message `to`."""
+        replied = {k: v for k, v in self.messages[to.message_id].items() if k != "_html"}
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": self.chat(chat_id),
+            "from": self.user(user_id),
+            "text": text,
+            "reply_to_message": replied,
+        }
+        self._push({"message": message})
+
+    def send_group_command(self, chat_id: int, user_id: int, text: str) -> None:
+        """A command typed in a group (e.g. /link CODE where it should not be)."""
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": self.chat(chat_id),
+            "from": self.user(user_id),
+            "text": text,
+            "entities": [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}],
+        }
+        self._push({"message": message})
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """Every answerCallbackQuery the bot made: `text`, `show_alert`…"""
+        return [params for method, params in self.calls if method == "answerCallbackQuery"]
+
+    async def wait_for_markup(self, chat_id: int, since: int, within: float = 15.0) -> Sent:
+        """The first change of buttons alone (editMessageReplyMarkup) after `since`."""
+        deadline = time.monotonic() + within
+        while True:
+            for sent in self.outbox[since:]:
+                if sent.chat_id == chat_id and sent.method == "editMessageReplyMarkup":
+                    return sent
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the bot changed no buttons in chat {chat_id}")
+            await asyncio.sleep(0.02)
+
+    async def wait_for_answer(self, since: int, within: float = 15.0) -> dict[str, Any]:
+        """The first answerCallbackQuery after call number `since` (see `len(calls)`)."""
+        deadline = time.monotonic() + within
+        while True:
+            for method, params in self.calls[since:]:
+                if method == "answerCallbackQuery":
+                    return params
+            if time.monotonic() > deadline:
+                raise AssertionError("the bot did not answer the button press")
+            await asyncio.sleep(0.02)
 
     def press(self, user_id: int, sent: Sent, label: str) -> None:
         """Press the inline button whose label is `label` under the bot's message `sent`."""
