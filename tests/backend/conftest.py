@@ -11,7 +11,7 @@ from sqlalchemy import func
 from sqlmodel import SQLModel, select
 
 from db.engine import create_engine, session_factory
-from db.models import AuditEvent, Case, Delivery, Evidence, Listing, Report
+from db.models import AuditEvent, Case, Delivery, Evidence, Listing, Report, Unit
 from extension_backend.app import create_app
 from extension_backend.auth import create_token
 from extension_backend.settings import Settings
@@ -28,6 +28,20 @@ def make_client(aiohttp_client: Any) -> Any:
 @pytest.fixture
 async def client(make_client: Any, settings: Settings) -> TestClient:
     return await make_client(settings)
+
+
+async def set_channels(settings: Settings, code: str, channels: list[dict[str, Any]]) -> None:
+    """A unit's delivery channels, as `wildflag units channel add` sets them."""
+    engine = create_engine(settings.effective_database_url)
+    try:
+        async with session_factory(engine)() as session:
+            unit = await session.get(Unit, code)
+            assert unit is not None
+            unit.channels = channels
+            session.add(unit)
+            await session.commit()
+    finally:
+        await engine.dispose()
 
 
 class Peek:

@@ -22,12 +22,13 @@ import pytest
 from aiohttp import web
 
 from db.engine import create_engine, session_factory
-from db.models import AuditEvent, Delivery, Unit
+from db.models import AuditEvent, Delivery
 from db.types import utcnow
 from extension_backend.delivery.channels import DeliveryError, Target, build_channels
 from extension_backend.delivery.signing import sign, verify_signature
 from extension_backend.delivery.worker import Worker
 from extension_backend.settings import Settings
+from tests.backend.conftest import set_channels
 
 SECRET = "test-secret-of-the-gb-unit"
 
@@ -103,19 +104,6 @@ async def workers(settings: Settings) -> Any:
     yield make
     for engine, http in opened:
         await http.close()
-        await engine.dispose()
-
-
-async def set_channels(settings: Settings, code: str, channels: list[dict[str, Any]]) -> None:
-    engine = create_engine(settings.effective_database_url)
-    try:
-        async with session_factory(engine)() as session:
-            unit = await session.get(Unit, code)
-            assert unit is not None
-            unit.channels = channels
-            session.add(unit)
-            await session.commit()
-    finally:
         await engine.dispose()
 
 

@@ -6,7 +6,6 @@ The backend is `create_app(Settings(...))` on SQLite, served over real HTTP like
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -15,44 +14,15 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
 from bot.api import WildflagApi
 from bot.app import AnyApplication, build_application
 from bot.config import BotConfig
 from db.engine import create_engine, session_factory
-from db.models import Unit
-from extension_backend.app import create_app
 from extension_backend.auth import create_token
 from extension_backend.settings import Settings
-from tests.backend.conftest import Peek
 from tests.bot.fake_telegram import FakeBotApi
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Backend:
-    """The real wildflag service on a fixed loopback port, which can be stopped and started."""
-
-    def __init__(self, settings: Settings, port: int) -> None:
-        self.settings = settings
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self.peek = Peek(settings)
-        self._server: TestServer | None = None
-
-    async def start(self) -> None:
-        self._server = TestServer(create_app(self.settings), host="127.0.0.1", port=self.port)
-        await self._server.start_server()
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            await self._server.close()
-            self._server = None
+from tests.live_backend import Backend, free_port
 
 
 @pytest.fixture
@@ -159,20 +129,6 @@ async def make_account(settings: Settings, role: str, unit: str | None, name: st
             account, token = await create_token(session, role=role, unit_code=unit, name=name)
         assert account.id is not None
         return Officer(account.id, token, name)
-    finally:
-        await engine.dispose()
-
-
-async def set_channels(settings: Settings, code: str, channels: list[dict[str, Any]]) -> None:
-    """A unit's delivery channels, as `wildflag units channel add` sets them."""
-    engine = create_engine(settings.effective_database_url)
-    try:
-        async with session_factory(engine)() as session:
-            unit = await session.get(Unit, code)
-            assert unit is not None
-            unit.channels = channels
-            session.add(unit)
-            await session.commit()
     finally:
         await engine.dispose()
 

@@ -21,6 +21,7 @@ from db.engine import create_engine, session_factory
 from db.models import AuditEvent, Case, Delivery, TelegramLinkCode
 from db.types import utcnow
 from extension_backend.settings import Settings
+from tests.backend.conftest import set_channels
 from tests.bot.conftest import (
     Backend,
     Officer,
@@ -29,7 +30,6 @@ from tests.bot.conftest import (
     link_code,
     make_account,
     running_bot,
-    set_channels,
 )
 from tests.bot.fake_telegram import FakeBotApi, Sent
 

@@ -27,8 +27,8 @@ from sqlmodel import select
 from db.engine import create_engine, session_factory
 from db.models import Delivery
 from extension_backend.delivery.signing import verify_signature
-from tests.e2e.test_serve import free_port
 from tests.helpers import WILDFLAG, run_wildflag, wildflag_env
+from tests.live_backend import free_port
 
 SECRET = "restart-test-secret"
 #: Short enough that the test does not wait long for the dead claim to come due again,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
 import time
 import urllib.error
@@ -14,14 +13,9 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import WILDFLAG, run_wildflag, wildflag_env
+from tests.live_backend import free_port
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def readme_example_report() -> dict:

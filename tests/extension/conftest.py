@@ -13,7 +13,6 @@ import json
 import os
 import re
 import shutil
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +21,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from extension_backend.app import create_app
 from extension_backend.settings import Settings
-from tests.backend.conftest import Peek
 from tests.helpers import jpeg, photo
+from tests.live_backend import Backend, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 EXTENSION = ROOT / "browser_extension"
@@ -53,32 +51,6 @@ def need_chromium() -> None:
     if os.environ.get("CI"):
         pytest.fail(message + " and CI is set")
     pytest.skip(message)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Backend:
-    """The real wildflag service on a fixed loopback port, which can be stopped and started."""
-
-    def __init__(self, settings: Settings, port: int) -> None:
-        self.settings = settings
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self.peek = Peek(settings)
-        self._server: TestServer | None = None
-
-    async def start(self) -> None:
-        self._server = TestServer(create_app(self.settings), host="127.0.0.1", port=self.port)
-        await self._server.start_server()
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            await self._server.close()
-            self._server = None
 
 
 @pytest.fixture
