@@ -32,10 +32,7 @@ class Commands:
         self.api = api
         self.config = config
 
-    @staticmethod
-    def lang(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
-        user = update.effective_user
-        return messages.language(context.user_data or {}, user.language_code if user else None)
+    lang = staticmethod(messages.user_language)
 
     @staticmethod
     async def reply(update: Update, text: str, **kwargs: Any) -> None:

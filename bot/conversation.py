@@ -101,10 +101,7 @@ class ReportConversation:
 
     # --- helpers ------------------------------------------------------------------------
 
-    @staticmethod
-    def lang(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
-        user = update.effective_user
-        return messages.language(context.user_data or {}, user.language_code if user else None)
+    lang = staticmethod(messages.user_language)
 
     def keyboard(self, lang: str, *buttons: str) -> InlineKeyboardMarkup:
         return InlineKeyboardMarkup(

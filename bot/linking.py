@@ -27,10 +27,7 @@ class Linking:
     def __init__(self, api: WildflagApi) -> None:
         self.api = api
 
-    @staticmethod
-    def _lang(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
-        user = update.effective_user
-        return messages.language(context.user_data or {}, user.language_code if user else None)
+    _lang = staticmethod(messages.user_language)
 
     async def link(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message, user = update.effective_message, update.effective_user

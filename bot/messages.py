@@ -6,10 +6,14 @@ must show everything that will leave the chat, because the user confirms exactly
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.draft import country_name
 from bot.i18n import language_of, t
+
+if TYPE_CHECKING:
+    from telegram import Update
+    from telegram.ext import ContextTypes
 
 #: The summary shows the text up to this many characters; Telegram caps a message at 4096.
 SUMMARY_TEXT_CHARS = 1500
@@ -18,6 +22,12 @@ SUMMARY_TEXT_CHARS = 1500
 def language(user_data: dict[str, Any], telegram_code: str | None = None) -> str:
     """The user's chosen language, else their Telegram app's, else English."""
     return str(user_data.get("lang") or language_of(telegram_code))
+
+
+def user_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+    """The language to answer the user of `update` in (see `language`)."""
+    user = update.effective_user
+    return language(context.user_data or {}, user.language_code if user else None)
 
 
 def summary(

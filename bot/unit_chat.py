@@ -175,10 +175,7 @@ class UnitChat:
     def __init__(self, api: WildflagApi) -> None:
         self.api = api
 
-    @staticmethod
-    def _lang(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
-        user = update.effective_user
-        return messages.language(context.user_data or {}, user.language_code if user else None)
+    _lang = staticmethod(messages.user_language)
 
     @staticmethod
     def refusal(lang: str, case_id: int, exc: ApiRejected) -> str:
