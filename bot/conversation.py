@@ -135,14 +135,21 @@ class ReportConversation:
 
     # --- entry and collecting -----------------------------------------------------------
 
-    async def begin(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step | int:
-        """/report: a fresh draft."""
+    async def _fresh_draft(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+        """Start an empty draft, or tell the user they are over their limit and return False."""
         assert update.effective_message is not None and context.user_data is not None
         refusal = self.rate_limited(update, context)
         if refusal:
             await update.effective_message.reply_text(refusal)
-            return END
+            return False
         context.user_data["draft"] = Draft()
+        return True
+
+    async def begin(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step | int:
+        """/report: a fresh draft."""
+        assert update.effective_message is not None
+        if not await self._fresh_draft(update, context):
+            return END
         lang = self.lang(update, context)
         await update.effective_message.reply_text(
             t(lang, "report_begin"), reply_markup=self.keyboard(lang, "done", "cancel")
@@ -151,12 +158,8 @@ class ReportConversation:
 
     async def start_with(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step | int:
         """A link, photo, file or forwarded post with no command: it starts a report."""
-        assert update.effective_message is not None and context.user_data is not None
-        refusal = self.rate_limited(update, context)
-        if refusal:
-            await update.effective_message.reply_text(refusal)
+        if not await self._fresh_draft(update, context):
             return END
-        context.user_data["draft"] = Draft()
         if not await self.add(update, context, fresh=True):
             return END  # the first item was refused, and there is nothing else: no report
         return Step.COLLECTING
