@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -102,3 +104,27 @@ def test_extraction_unit_tests_pass_under_node() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_web_ext_lint_passes_on_the_firefox_package(tmp_path: Path) -> None:
+    """Mozilla's own linter on the zip `make extension` builds for Firefox: no errors, no
+    warnings. `.ci/run` installs web-ext and names it in WILDFLAG_WEB_EXT."""
+    web_ext = os.environ.get("WILDFLAG_WEB_EXT") or shutil.which("web-ext")
+    if not web_ext:
+        message = "web-ext not found (npm install web-ext; WILDFLAG_WEB_EXT names its binary)"
+        if os.environ.get("CI"):
+            pytest.fail(message + " and CI is set")
+        pytest.skip(message)
+    subprocess.run(
+        [sys.executable, str(EXTENSION / "tools" / "package.py"), "--out", str(tmp_path)],
+        check=True,
+        capture_output=True,
+    )
+    result = subprocess.run(
+        [web_ext, "lint", "--source-dir", str(tmp_path / "wildflag-firefox.zip"), "--output=json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    report = json.loads(result.stdout[result.stdout.index("{") :])
+    assert report["errors"] == [] and report["warnings"] == [], report["summary"]
