@@ -7,12 +7,18 @@ names are the ones DESIGN.md fixes; the `WILDFLAG_BOT_*` tuning knobs are the bo
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 MiB = 1024 * 1024
+#: What Telegram accepts as a webhook `secret_token`: 1-256 of A-Z a-z 0-9 _ -. We ask for
+#: at least 16 so that it cannot be guessed; `secrets.token_urlsafe(32)` makes a good one.
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
 
 
 class ConfigError(ValueError):
@@ -53,6 +59,12 @@ class BotConfig:
     retry_cap_seconds: float = 3600.0
     retry_tick_seconds: float = 5.0
     log_level: str = "INFO"  # WILDFLAG_LOG_LEVEL, as for the service
+    # Webhook mode (`wildflag serve` mounts the bot when the secret is set): Telegram sends
+    # it back in X-Telegram-Bot-Api-Secret-Token, and the update path is derived from it.
+    webhook_secret: str | None = None  # WILDFLAG_TELEGRAM_WEBHOOK_SECRET
+    # The service's public base URL (the same WILDFLAG_PUBLIC_URL the receipts use); Telegram
+    # posts updates to it, so in production it is HTTPS and reachable from the internet.
+    public_url: str | None = None
 
     @property
     def state_dir(self) -> Path:
@@ -77,6 +89,39 @@ class BotConfig:
             return self.telegram_file_url
         return self._telegram_root + "/file/bot"
 
+    @property
+    def webhook_path(self) -> str:
+        """The update route, `/telegram/<hex>`: derived from the secret, never equal to it.
+
+        The path shows up in access logs and proxy logs; the header secret does not. Deriving
+        the path (an HMAC of a fixed label) keeps the logs from giving away the secret, while
+        a wrong path still gets a plain 404 that says nothing about the bot.
+        """
+        if not self.webhook_secret:
+            raise ConfigError("WILDFLAG_TELEGRAM_WEBHOOK_SECRET is not set")
+        digest = hmac.new(
+            self.webhook_secret.encode(), b"wildflag telegram webhook path", hashlib.sha256
+        ).hexdigest()
+        return f"/telegram/{digest[:32]}"
+
+    @property
+    def webhook_url(self) -> str:
+        """Where Telegram posts updates; checks every webhook setting, naming what to fix."""
+        if not self.webhook_secret or not WEBHOOK_SECRET.fullmatch(self.webhook_secret):
+            # Checked here rather than left to setWebhook: Telegram's refusal would only show
+            # as a startup failure, and a short secret could be guessed.
+            raise ConfigError(
+                "WILDFLAG_TELEGRAM_WEBHOOK_SECRET must be 16-256 characters of A-Z, a-z, 0-9, "
+                "_ and - (Telegram's rule); make one with: "
+                'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+            )
+        if not self.public_url or not self.public_url.startswith(("http://", "https://")):
+            raise ConfigError(
+                "webhook mode needs WILDFLAG_PUBLIC_URL, the service's public https:// base URL "
+                f"that Telegram can reach (it is {self.public_url!r})"
+            )
+        return self.public_url.rstrip("/") + self.webhook_path
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> BotConfig:
         """Read the configuration; a missing token is an error that names the variable."""
@@ -91,6 +136,10 @@ class BotConfig:
         if not api_url.startswith(("http://", "https://")):
             raise ConfigError(f"WILDFLAG_API_URL must be an http(s) URL, not {api_url!r}")
         data_dir = env.get("WILDFLAG_DATA_DIR")
+        # Webhook settings are read here but checked by `webhook_url`, when `wildflag serve`
+        # mounts the bot: `wildflag bot` (polling) does not use them and must not fail on them.
+        webhook_secret = env.get("WILDFLAG_TELEGRAM_WEBHOOK_SECRET", "").strip() or None
+        public_url = env.get("WILDFLAG_PUBLIC_URL", "").strip().rstrip("/") or None
         return cls(
             token=token,
             api_url=api_url,
@@ -102,6 +151,8 @@ class BotConfig:
             max_photo_bytes=_int(env, "WILDFLAG_BOT_MAX_PHOTO_BYTES", cls.max_photo_bytes),
             max_photos=_int(env, "WILDFLAG_BOT_MAX_PHOTOS", cls.max_photos),
             log_level=env.get("WILDFLAG_LOG_LEVEL") or cls.log_level,
+            webhook_secret=webhook_secret,
+            public_url=public_url,
         )
 
 

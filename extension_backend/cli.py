@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
+import os
 import re
 import secrets
 import sys
@@ -61,8 +63,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings.data_dir,
         make_url(settings.effective_database_url).render_as_string(hide_password=True),
     )
+    app = create_app(settings)
+    if os.environ.get("WILDFLAG_TELEGRAM_WEBHOOK_SECRET", "").strip():
+        error = _mount_telegram_bot(app, settings)
+        if error:
+            print(f"wildflag: {error}", file=sys.stderr)
+            return 2
     web.run_app(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         print=print,
@@ -71,10 +79,39 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mount_telegram_bot(app: web.Application, settings: Settings) -> str | None:
+    """Webhook mode: the bot's update route and lifecycle on `app`; an error message or None.
+
+    Besides `cmd_bot`, this is the one other place the backend's CLI reaches the bot, and
+    likewise imported lazily: the service loads python-telegram-bot only when the operator
+    asked for the webhook (WILDFLAG_TELEGRAM_WEBHOOK_SECRET). `create_app` stays bot-free.
+    """
+    from bot.config import BotConfig, ConfigError
+    from bot.webhook import mount
+
+    try:
+        config = BotConfig.from_env()
+        if not os.environ.get("WILDFLAG_API_URL", "").strip():
+            # The bot is a client of this very process: default to it, not to port 8080.
+            wildcard = settings.host in {"", "0.0.0.0", "::"}  # noqa: S104 (a comparison)
+            host = "127.0.0.1" if wildcard else settings.host
+            host = f"[{host}]" if ":" in host else host
+            config = dataclasses.replace(config, api_url=f"http://{host}:{settings.port}")
+        if config.public_url is None and settings.public_url:
+            # The same public URL the receipts use, also when it came from the TOML file.
+            config = dataclasses.replace(config, public_url=settings.public_url.rstrip("/"))
+        mount(app, config)
+    except ConfigError as exc:
+        return str(exc)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its request log holds the token
+    return None
+
+
 def cmd_bot(args: argparse.Namespace) -> int:
-    # The one place the backend's CLI reaches the bot, imported here so that the service
-    # never loads python-telegram-bot. The bot talks to the backend only over HTTP
-    # (WILDFLAG_API_URL) and reads its own WILDFLAG_* variables.
+    # The one place the backend's CLI reaches the bot (with `_mount_telegram_bot` for
+    # webhook mode), imported here so that the service never loads python-telegram-bot.
+    # The bot talks to the backend only over HTTP (WILDFLAG_API_URL) and reads its own
+    # WILDFLAG_* variables.
     from bot.app import run_polling
     from bot.config import BotConfig, ConfigError
 

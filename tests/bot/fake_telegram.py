@@ -2,7 +2,8 @@
 
 It plays just enough of the Bot API (getMe, deleteWebhook, getUpdates long-polling,
 sendMessage, editMessageText, editMessageReplyMarkup, answerCallbackQuery, sendChatAction,
-getFile and the file download route); any other method is recorded and answered `true`.
+getFile and the file download route, setWebhook); any other method is recorded and
+answered `true`. In webhook mode the test posts updates itself (`text_update` builds one).
 Negative chat ids are groups (a unit's chat, where the backend's delivery channel posts).
 Tests inject updates as a user would cause them (`send_text`, `send_photo`, `press`,
 `reply_in_group`…) and read what the bot sent (`outbox`, `wait_for_text`, `alerts`).
@@ -27,7 +28,10 @@ from aiohttp import web
 #: Long-poll wait cap: real Telegram holds getUpdates up to `timeout`; tests want speed.
 POLL_CAP_SECONDS = 0.2
 #: Parameters PTB sends as raw strings; every other parameter is JSON-encoded.
-RAW_PARAMS = {"text", "caption", "callback_query_id", "file_id", "parse_mode", "action", "url"}
+RAW_PARAMS = {
+    "text", "caption", "callback_query_id", "file_id", "parse_mode", "action", "url",
+    "secret_token",
+}  # fmt: skip
 TAG = re.compile(r"<[^>]+>")
 
 
@@ -69,6 +73,8 @@ class FakeBotApi:
         self._arrived = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.root = ""
+        #: The last setWebhook's `url`, `secret_token` and `allowed_updates`; None when unset.
+        self.webhook: dict[str, Any] | None = None
 
     # --- server -------------------------------------------------------------------------
 
@@ -142,6 +148,18 @@ class FakeBotApi:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._arrived.wait(), wait)
         return self._updates[: int(params.get("limit") or 100)]
+
+    async def _api_setWebhook(self, params: dict[str, Any]) -> Any:
+        self.webhook = {
+            "url": params["url"],
+            "secret_token": params.get("secret_token"),
+            "allowed_updates": params.get("allowed_updates"),
+        }
+        return True
+
+    async def _api_deleteWebhook(self, params: dict[str, Any]) -> Any:
+        self.webhook = None
+        return True
 
     async def _api_sendMessage(self, params: dict[str, Any]) -> Any:
         chat_id = int(params["chat_id"])
@@ -243,12 +261,22 @@ class FakeBotApi:
         return message
 
     def send_text(self, user_id: int, text: str, lang: str = "en") -> None:
-        content: dict[str, Any] = {"text": text}
+        self._push(self.text_update(user_id, text, lang))
+
+    def text_update(self, user_id: int, text: str, lang: str = "en") -> dict[str, Any]:
+        """A private text message as a Telegram update, not queued: for webhook tests."""
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": user_id, "type": "private", "first_name": "Tester"},
+            "from": self.user(user_id, lang),
+            "text": text,
+        }
         if text.startswith("/"):
-            content["entities"] = [
+            message["entities"] = [
                 {"type": "bot_command", "offset": 0, "length": len(text.split()[0])}
             ]
-        self._message(user_id, lang, **content)
+        return {"update_id": next(self._update_ids), "message": message}
 
     def add_file(self, data: bytes) -> str:
         file_id = f"file{next(self._file_ids)}"
