@@ -116,12 +116,15 @@ class WildflagApi:
         photos: Sequence[Photo] = (),
         *,
         telegram_user: int | None = None,
+        idempotency_key: str | None = None,
     ) -> dict[str, Any]:
         """POST /api/v1/reports as multipart: a `report` JSON part plus `images` files.
 
         Returns the receipt (201 body): reference, receipt_token, status_url, species,
         priority, routed_to; for a linked officer (`telegram_user`) also case_id,
-        duplicate and case_reports.
+        duplicate and case_reports. With `idempotency_key` (the same on every attempt at
+        one report) a retry after a lost answer gets the first receipt again (200) instead
+        of storing the report twice.
         """
         form = aiohttp.FormData()
         form.add_field(
@@ -134,7 +137,10 @@ class WildflagApi:
             form.add_field(
                 "images", photo.data, filename=photo.filename, content_type=photo.content_type
             )
-        return await self._call("POST", "/api/v1/reports", telegram_user, data=form)
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        return await self._call(
+            "POST", "/api/v1/reports", telegram_user, data=form, headers=headers
+        )
 
     async def report_status(
         self, reference: str, receipt_token: str | None, *, telegram_user: int | None = None

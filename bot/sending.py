@@ -4,7 +4,10 @@ A confirmed report first enters the queue in the bot's state (its fields and Tel
 ids, never image bytes) and is written to disk; then it is sent: photos downloaded from
 Telegram into memory, posted to the backend. When the backend is down, slow, failing or
 rate limiting, the report stays queued and a JobQueue tick retries it with exponential
-backoff until it goes through; then the user gets the reference. Only an explicit refusal
+backoff until it goes through; then the user gets the reference. Every attempt at one report
+carries the same Idempotency-Key (kept in the queue entry), so when the backend stored the
+report but its answer was lost, the retry gets that report's receipt instead of storing a
+second copy. Only an explicit refusal
 (a 4xx from the backend, a photo Telegram no longer has) ends a report unsent, and the user
 is told why.
 """
@@ -123,7 +126,10 @@ class Sender:
             as_officer = bool(entry.get("as_officer"))
             photos = await self.download(bot, state.queued_photos(entry))
             receipt = await self.api.submit_report(
-                entry["fields"], photos, telegram_user=entry["user_id"] if as_officer else None
+                entry["fields"],
+                photos,
+                telegram_user=entry["user_id"] if as_officer else None,
+                idempotency_key=state.idempotency_key(entry),
             )
         except (ApiRejected, PhotoUnavailable) as exc:
             # Refused for good: retrying the same report cannot help.

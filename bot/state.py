@@ -101,6 +101,9 @@ def enqueue(
     """
     entry = {
         "id": uuid.uuid4().hex,
+        # Sent as Idempotency-Key on every attempt: if the backend stored the report but
+        # its answer was lost, the retry gets that report's receipt instead of a second one.
+        "idempotency_key": str(uuid.uuid4()),
         "user_id": user_id,
         "as_officer": as_officer,
         "chat_id": chat_id,
@@ -113,6 +116,13 @@ def enqueue(
     }
     queue_of(bot_data)[entry["id"]] = entry
     return entry
+
+
+def idempotency_key(entry: dict[str, Any]) -> str:
+    """The entry's Idempotency-Key; one is added to entries queued before keys existed
+    (kept from then on, as the entry is persisted after every attempt)."""
+    key: str = entry.setdefault("idempotency_key", str(uuid.uuid4()))
+    return key
 
 
 def queued_photos(entry: dict[str, Any]) -> list[PhotoRef]:

@@ -184,6 +184,14 @@ class Report(SQLModel, table=True):
     reporter_country: str = Field(default="", max_length=2)
     notes: str = ""
     submitted: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    # Idempotency-Key: SHA-256 of the caller's scope and key, so a client's retry of a
+    # report whose answer was lost finds this report instead of storing a second one. The
+    # unique constraint is what stops two concurrent retries from both storing it.
+    idempotency_key_hash: str | None = Field(default=None, max_length=64, unique=True)
+    # An anonymous report's receipt token sealed with a pad derived from the key (hex): a
+    # replay can hand the reporter the very token they lost, while the database alone (which
+    # holds only hashes of both) cannot reveal it.
+    idempotency_receipt: str | None = Field(default=None, max_length=200)
     created_at: datetime = _created()
 
 

@@ -15,8 +15,13 @@ from db.models import Analysis, Case, CaseUnit, Report, SpeciesMatch
 from extension_backend import keys
 from extension_backend.auth import Principal, authenticate_request, same_secret
 from extension_backend.errors import ApiError
-from extension_backend.intake import Submission, listing_facts
-from extension_backend.requests import read_json_body, read_report_request, validate
+from extension_backend.intake import IdempotencyKey, Submission, listing_facts
+from extension_backend.requests import (
+    idempotency_key,
+    read_json_body,
+    read_report_request,
+    validate,
+)
 from extension_backend.schemas import AnalysisOut, ReceiptOut, ReportStatusOut
 
 routes = web.RouteTableDef()
@@ -35,6 +40,7 @@ def client_key(request: web.Request) -> str:
 @routes.post("/api/v1/reports")
 async def post_report(request: web.Request) -> web.Response:
     settings = request.app[keys.SETTINGS]
+    key = idempotency_key(request)
     principal = await principal_of(request)
     if principal is not None and principal.is_bot:
         # The bot relays the public's reports anonymously, all from its one address: the
@@ -52,11 +58,21 @@ async def post_report(request: web.Request) -> web.Response:
     data, files = await read_report_request(request, settings)
     report = validate(request.app[keys.SCHEMAS].report, data)
     receipt = await request.app[keys.INTAKE].submit(
-        Submission(report=report, files=files, principal=principal)
+        Submission(
+            report=report,
+            files=files,
+            principal=principal,
+            idempotency_key=IdempotencyKey.of(key, principal) if key is not None else None,
+        )
     )
     body = ReceiptOut.model_validate(receipt.for_reporter(principal is not None))
+    # A repeat of a key answers 200 with the first receipt: the client can tell it stored
+    # nothing new, and any 2xx is success to a client that only retries.
+    headers = {"Idempotent-Replayed": "true"} if receipt.replayed else None
     return web.json_response(
-        body.model_dump(mode="json", by_alias=True, exclude_unset=True), status=201
+        body.model_dump(mode="json", by_alias=True, exclude_unset=True),
+        status=200 if receipt.replayed else 201,
+        headers=headers,
     )
 
 

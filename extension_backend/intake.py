@@ -10,13 +10,16 @@ back and the evidence files this submission created are removed.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -41,7 +44,7 @@ from db.models import (
 from db.outbox import deliveries_for
 from db.types import utcnow
 from db.units import unit_rules
-from extension_backend.auth import Principal, hash_secret, new_secret
+from extension_backend.auth import Principal, hash_secret, new_secret, same_secret
 from extension_backend.errors import ApiError, invalid
 from extension_backend.evidence import (
     EvidenceError,
@@ -69,6 +72,9 @@ Prepared = tuple[PreparedFile, Fingerprint | None]
 REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 #: Attempts at the case transaction: two reports of one new listing can race to create it.
 TRANSACTION_ATTEMPTS = 3
+#: How long a repeat with the same Idempotency-Key is answered with the first receipt. Past
+#: it the key is free again: a client retrying a day later has a new report to send.
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
 
 def new_reference() -> str:
@@ -88,12 +94,54 @@ class IncomingFile:
 
 
 @dataclass(frozen=True)
+class IdempotencyKey:
+    """A client's `Idempotency-Key`, scoped to who sent it.
+
+    An authenticated caller's keys live in their account's scope, so two accounts cannot
+    collide. Anonymous callers (and the bot relaying the public) share one scope: nothing
+    else tells them apart, so their keys must be random (a UUID) to be theirs alone.
+    Only hashes reach the database: a stolen dump neither reveals keys nor lets anyone
+    replay a report to obtain its receipt.
+    """
+
+    key: str
+    scope: str  # "account:<id>" | "anonymous"
+
+    @classmethod
+    def of(cls, key: str, principal: Principal | None) -> IdempotencyKey:
+        return cls(key, principal.actor if principal is not None else "anonymous")
+
+    @property
+    def digest(self) -> str:
+        """What `Report.idempotency_key_hash` stores and the unique constraint guards."""
+        return hashlib.sha256(f"key\n{self.scope}\n{self.key}".encode()).hexdigest()
+
+    def _pad(self, size: int) -> bytes:
+        # A different domain from `digest`: the stored hash says nothing about the pad.
+        return hashlib.shake_256(f"receipt\n{self.scope}\n{self.key}".encode()).digest(size)
+
+    def seal(self, receipt_token: str) -> str:
+        """The receipt token, recoverable only by someone who presents the key again."""
+        raw = receipt_token.encode()
+        return bytes(a ^ b for a, b in zip(raw, self._pad(len(raw)), strict=True)).hex()
+
+    def unseal(self, sealed: str) -> str | None:
+        try:
+            raw = bytes.fromhex(sealed)
+            return bytes(a ^ b for a, b in zip(raw, self._pad(len(raw)), strict=True)).decode()
+        except (ValueError, UnicodeDecodeError):
+            return None
+
+
+@dataclass(frozen=True)
 class Submission:
     """A report as a channel hands it to intake: validated fields plus raw files."""
 
     report: BaseModel
     files: Sequence[IncomingFile] = ()
     principal: Principal | None = None
+    #: Set when the client sent `Idempotency-Key`: a repeat returns the first receipt.
+    idempotency_key: IdempotencyKey | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +157,8 @@ class Receipt:
     duplicate: bool
     case_reports: int
     receipt_token: str | None = None
+    #: True when this answers a repeat of an Idempotency-Key: nothing new was stored.
+    replayed: bool = False
 
     def for_reporter(self, authenticated: bool) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -190,6 +240,9 @@ class Intake:
                 f"{len(images)} images; at most {self.settings.max_images} per report",
                 field="images",
             )
+        key = submission.idempotency_key
+        if key is not None and (replay := await self.replay(key)) is not None:
+            return replay
         loop = asyncio.get_running_loop()
         prepared = await loop.run_in_executor(None, self._prepare_files, submission.files)
         analysis = await self.analyse(listing_facts(fields))
@@ -200,6 +253,11 @@ class Intake:
                 try:
                     return await self._record(submission, fields, prepared, analysis)
                 except IntegrityError:
+                    # A concurrent request with the same key may have won the unique
+                    # constraint: then this one is its repeat, and answers as one.
+                    if key is not None and (replay := await self.replay(key)) is not None:
+                        await self._remove_unreferenced(created)
+                        return replay
                     if attempt == TRANSACTION_ATTEMPTS:
                         raise
                     log.info("intake transaction conflicted; retrying (attempt %d)", attempt)
@@ -208,6 +266,87 @@ class Intake:
                 self.store.remove(digest)
             raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def replay(self, key: IdempotencyKey) -> Receipt | None:
+        """The receipt of the report first sent with `key` in the last 24 h, or None.
+
+        Rebuilt from what was stored: the same reference and, for an anonymous report, the
+        same receipt token (unsealed with the key), so a reporter whose first answer was
+        lost can still follow their report.
+        """
+        async with self.sessions() as session:
+            report = (
+                await session.exec(select(Report).where(Report.idempotency_key_hash == key.digest))
+            ).first()
+            if report is None or report.created_at < utcnow() - IDEMPOTENCY_WINDOW:
+                return None
+            case = await session.get(Case, report.case_id)
+            assert case is not None
+            analysis = (
+                await session.exec(
+                    select(AnalysisRow)
+                    .where(AnalysisRow.report_id == report.id)
+                    .order_by(col(AnalysisRow.id))
+                )
+            ).first()
+            species: list[dict[str, Any]] = []
+            routed_to: list[str] = []
+            if analysis is not None:
+                matches = await session.exec(
+                    select(SpeciesMatch)
+                    .where(SpeciesMatch.analysis_id == analysis.id)
+                    .order_by(col(SpeciesMatch.start), col(SpeciesMatch.id))
+                )
+                species = [m.to_dict() for m in matches.all()]
+                decision = (
+                    await session.exec(
+                        select(JurisdictionDecision).where(
+                            JurisdictionDecision.analysis_id == analysis.id
+                        )
+                    )
+                ).first()
+                if decision is not None:
+                    routed_to = [str(r["unit"]) for r in decision.routed_to]
+        receipt_token = None
+        if report.idempotency_receipt is not None:
+            receipt_token = key.unseal(report.idempotency_receipt)
+            if receipt_token is None or not same_secret(receipt_token, report.receipt_hash):
+                receipt_token = None  # pragma: no cover - only a tampered row gets here
+        status_url = f"{self.settings.base_url}/status/{report.reference}"
+        if receipt_token:
+            status_url += f"#receipt={receipt_token}"
+        return Receipt(
+            reference=report.reference,
+            status_url=status_url,
+            species=species,
+            priority=case.priority,
+            routed_to=routed_to,
+            case_id=report.case_id,
+            duplicate=report.duplicate,
+            case_reports=case.report_count,
+            receipt_token=receipt_token,
+            replayed=True,
+        )
+
+    async def _remove_unreferenced(self, created: Sequence[str]) -> None:
+        """Remove the files this submission stored that no evidence row uses.
+
+        A request that lost the race for its key stored its files before it lost; the
+        winner may use the very same (content-addressed) files, so only orphans go.
+        """
+        if not created:
+            return
+        async with self.sessions() as session:
+            used = set(
+                (
+                    await session.exec(
+                        select(Evidence.sha256).where(col(Evidence.sha256).in_(created))
+                    )
+                ).all()
+            )
+        for digest in created:
+            if digest not in used:
+                self.store.remove(digest)
 
     def _prepare_files(self, files: Sequence[IncomingFile]) -> list[Prepared]:
         """Check and clean every file; fingerprint listing images (CPU: in an executor).
@@ -256,7 +395,18 @@ class Intake:
         analysis: Analysis,
     ) -> Receipt:
         principal = submission.principal
+        key = submission.idempotency_key
         async with self.sessions() as session:
+            if key is not None:
+                # A key older than the window is free again: release it from its old report.
+                await session.exec(
+                    update(Report)
+                    .where(
+                        col(Report.idempotency_key_hash) == key.digest,
+                        col(Report.created_at) < utcnow() - IDEMPOTENCY_WINDOW,
+                    )
+                    .values(idempotency_key_hash=None, idempotency_receipt=None)
+                )
             await self.images.catch_up(session)
             hits = self.images.lookup([fp for _, fp in prepared])
             case, listing, duplicate, links = await self._case_for(session, analysis, fields, hits)
@@ -270,6 +420,8 @@ class Intake:
                 channel=fields.get("channel") or "api",
                 account_id=principal.account_id if principal else None,
                 receipt_hash=hash_secret(receipt_token) if receipt_token else None,
+                idempotency_key_hash=key.digest if key else None,
+                idempotency_receipt=key.seal(receipt_token) if key and receipt_token else None,
                 duplicate=duplicate,
                 status="routed",
                 submitted={k: v for k, v in fields.items() if v is not None},

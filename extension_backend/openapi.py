@@ -163,6 +163,27 @@ def build_openapi(settings: Settings, schemas: Schemas) -> dict[str, Any]:
                         "the report is the linked officer's."
                     ),
                     "security": [{}, {"bearer": []}, {"bearer": [], "telegramUser": []}],
+                    "parameters": [
+                        {
+                            "name": "Idempotency-Key",
+                            "in": "header",
+                            "required": False,
+                            "description": (
+                                "Makes retries safe: a repeat with the same key within 24 h "
+                                "stores nothing and answers 200 with the first receipt (same "
+                                "reference and receipt_token) and `Idempotent-Replayed: true`."
+                                " Keys are scoped to the token's account; anonymous keys "
+                                "share one scope, so choose a random key (a UUID) per report."
+                                " An invalid key is a 400 naming the field `Idempotency-Key`."
+                            ),
+                            "schema": {
+                                "type": "string",
+                                "minLength": 1,
+                                "maxLength": 100,
+                                "pattern": "^[A-Za-z0-9._:-]{1,100}$",
+                            },
+                        }
+                    ],
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -175,6 +196,18 @@ def build_openapi(settings: Settings, schemas: Schemas) -> dict[str, Any]:
                     },
                     "responses": {
                         "201": {"description": "Stored and routed.", **_json("ReceiptOut")},
+                        "200": {
+                            "description": (
+                                "A repeat of an Idempotency-Key: the first receipt again, "
+                                "nothing stored (header `Idempotent-Replayed: true`)."
+                            ),
+                            "headers": {
+                                "Idempotent-Replayed": {
+                                    "schema": {"type": "string", "enum": ["true"]}
+                                }
+                            },
+                            **_json("ReceiptOut"),
+                        },
                         **_errors(400, 401, 413, 415, 422, 429),
                     },
                 }

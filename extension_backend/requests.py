@@ -8,6 +8,7 @@ well-formed content whose values are wrong.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from aiohttp import BodyPartReader, web
@@ -19,6 +20,10 @@ from extension_backend.settings import Settings
 
 FILE_PARTS = ("images", "screenshot", "snapshot")
 SINGLE_PARTS = ("report", "screenshot", "snapshot")
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+#: What a client may choose as a key: room for a UUID, a ULID or "bot:<uuid>", nothing that
+#: needs escaping in logs or headers.
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._:-]{1,100}")
 
 
 def media_type(request: web.Request) -> str:
@@ -151,3 +156,23 @@ async def read_report_request(
             422, "missing_part", "a multipart report needs a 'report' JSON part", field="report"
         )
     return report, files
+
+
+def idempotency_key(request: web.Request) -> str | None:
+    """The request's `Idempotency-Key`, None without one; 400 when it is not a valid key.
+
+    Checked before the body is read, so a malformed key stores nothing: a client that sent
+    a key means "at most once", and silently ignoring a bad one would break that promise.
+    """
+    values = request.headers.getall(IDEMPOTENCY_HEADER, [])
+    if not values:
+        return None
+    if len(values) > 1 or not IDEMPOTENCY_KEY.fullmatch(values[0]):
+        raise ApiError(
+            400,
+            "invalid_idempotency_key",
+            f"{IDEMPOTENCY_HEADER} must be one value of 1 to 100 characters from "
+            "A-Z a-z 0-9 . _ : -",
+            field=IDEMPOTENCY_HEADER,
+        )
+    return values[0]

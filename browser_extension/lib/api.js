@@ -69,7 +69,12 @@ export function dataUrlToBlob(dataUrl) {
 
 const EXTENSIONS = { "image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif" };
 
-/** One multipart POST /api/v1/reports: a `report` JSON part, `images`, optional screenshot/snapshot. */
+/**
+ * One multipart POST /api/v1/reports: a `report` JSON part, `images`, optional screenshot/snapshot.
+ * `envelope.idempotency_key` goes out as Idempotency-Key: the same on every attempt at one
+ * report, so a retry after a lost answer gets the first receipt back (200) instead of
+ * storing the report twice.
+ */
 export async function submitReport(backendUrl, envelope) {
   const form = new FormData();
   form.append("report", new Blob([JSON.stringify(envelope.report)], { type: "application/json" }), "report.json");
@@ -84,11 +89,9 @@ export async function submitReport(backendUrl, envelope) {
   if (envelope.snapshot) {
     form.append("snapshot", new Blob([envelope.snapshot], { type: "text/html" }), "page.html");
   }
-  return call(endpoint(backendUrl, "/api/v1/reports"), {
-    method: "POST",
-    headers: authHeaders(envelope.token),
-    body: form,
-  });
+  const headers = authHeaders(envelope.token);
+  if (envelope.idempotency_key) headers["Idempotency-Key"] = envelope.idempotency_key;
+  return call(endpoint(backendUrl, "/api/v1/reports"), { method: "POST", headers, body: form });
 }
 
 /** GET /api/v1/reports/{ref} with the receipt token (or the officer's bearer token). */

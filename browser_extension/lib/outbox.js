@@ -1,9 +1,10 @@
 // "Never lose a report": a report is sent once, or kept in the queue in extension storage
 // and retried with exponential backoff from the service worker (chrome.alarms wake it up,
 // even after the browser restarts). Only the service worker drains the queue, one report
-// at a time, so two senders never race on one report. One gap remains: if the backend
-// stores a report but its answer is lost (a timeout), the retry sends it again; closing it
-// needs an idempotency key the backend does not take yet.
+// at a time, so two senders never race on one report. Each report gets an Idempotency-Key
+// (a random UUID) before its first attempt, kept in the queued envelope and sent on every
+// attempt: if the backend stored a report but its answer was lost (a timeout), the retry
+// gets that report's receipt back instead of storing it a second time.
 import { RETRY_BASE_SECONDS, RETRY_CAP_SECONDS } from "../config.js";
 import { BackendError, submitReport } from "./api.js";
 import { addHistory, getQueue, getSettings, setQueue } from "./store.js";
@@ -58,6 +59,8 @@ function historyEntry(envelope, receipt, backendUrl) {
 /** Sends one report now. → {sent: receipt} | {queued: item} | {refused: message}. */
 export async function submitOrQueue(envelope) {
   const { backendUrl } = await getSettings();
+  // Before the first attempt: that attempt may be the one stored whose answer is lost.
+  if (!envelope.idempotency_key) envelope.idempotency_key = crypto.randomUUID();
   try {
     const receipt = await submitReport(backendUrl, envelope);
     await addHistory(historyEntry(envelope, receipt, backendUrl));
@@ -116,6 +119,15 @@ async function drainOnce(force) {
   for (const item of await getQueue()) {
     if (!force && item.next_at > Date.now()) continue;
     let outcome;
+    if (!item.envelope.idempotency_key) {
+      // Queued by a version without keys: give it one now, kept from this attempt on.
+      const key = crypto.randomUUID();
+      item.envelope.idempotency_key = key;
+      await changeQueue((queue) => {
+        const queued = queue.find((q) => q.id === item.id);
+        if (queued) queued.envelope.idempotency_key = key;
+      });
+    }
     try {
       const receipt = await submitReport(backendUrl, item.envelope);
       await addHistory(historyEntry(item.envelope, receipt, backendUrl));

@@ -96,6 +96,6 @@ def test_readme_example_end_to_end(server):
     status, seen = call(base, f"/api/v1/reports/{first['reference']}", token=token)
     assert status == 200 and seen["case_id"] == again["case_id"]
     assert (data_dir / "wildflag.sqlite3").exists()
-    access = [line for line in log.read_text().splitlines() if "POST /api/v1/reports" in line]
+    access = [line for line in log.read_text().splitlines() if '"POST /api/v1/reports ' in line]
     assert len(access) == 2
     assert not any("127.0.0.1" in line for line in access)  # reporters' addresses not logged
