@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 from sqlmodel import col, select
 
-from db.models import Analysis, Case, CaseUnit, Report, SpeciesMatch
+from db.models import Analysis, Case, CaseUnit, Listing, Report, SpeciesMatch
 from extension_backend import keys
 from extension_backend.auth import Principal, authenticate_request, same_secret
 from extension_backend.errors import ApiError
@@ -158,5 +158,23 @@ async def post_analyze(request: web.Request) -> web.Response:
     listing = validate(request.app[keys.SCHEMAS].analyze, data)
     fields = listing.model_dump()
     analysis = await request.app[keys.INTAKE].analyse(listing_facts(fields))
-    body = AnalysisOut.model_validate({"id": fields.get("id"), **analysis.to_dict()})
+    out = {"id": fields.get("id"), **analysis.to_dict()}
+    principal = await principal_of(request)
+    if principal is not None and not principal.is_bot and analysis.url is not None:
+        # The pre-check an officer runs before reporting: is this listing already known?
+        # Told to authenticated callers only, as on the receipt, never to anonymous ones.
+        out.update(await _known_listing(request, analysis.url.key))
+    body = AnalysisOut.model_validate(out)
     return web.json_response(body.model_dump(mode="json", by_alias=True, exclude_unset=True))
+
+
+async def _known_listing(request: web.Request, url_key: str) -> dict[str, Any]:
+    """`duplicate`, and the case and its report count when the listing is known."""
+    async with request.app[keys.SESSIONS]() as session:
+        listing = (await session.exec(select(Listing).where(Listing.url_key == url_key))).first()
+        case = await session.get(Case, listing.case_id) if listing is not None else None
+        while case is not None and case.merged_into_id is not None:
+            case = await session.get(Case, case.merged_into_id)
+    if case is None:
+        return {"duplicate": False}
+    return {"duplicate": True, "case_id": case.id, "case_reports": case.report_count}

@@ -166,6 +166,13 @@ class AnalysisOut(BaseModel):
     url_key: str | None = None
     lexicon_version: str
     rules_version: str
+    duplicate: bool | None = Field(
+        None, description="Authenticated officers only: the listing was already reported."
+    )
+    case_id: int | None = Field(None, description="Authenticated officers only: its case.")
+    case_reports: int | None = Field(
+        None, description="Authenticated officers only: how many reports the case holds."
+    )
 
 
 class ReceiptOut(BaseModel):

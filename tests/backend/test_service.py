@@ -105,3 +105,24 @@ async def test_status_page_for_the_receipt_holder(client):
     assert wrong.status == 404
     assert "No report matches" in await wrong.text()
     assert "Psittacus" not in await wrong.text()
+
+
+async def test_analyze_tells_an_officer_whether_a_listing_is_known_and_nobody_else(client, peek):
+    listing = {"text": "Pangolin scales 1kg", "url": "https://www.ebay.co.uk/itm/284512345678"}
+    officer = {"Authorization": f"Bearer {await peek.token('officer', 'GB')}"}
+    before = await (await client.post("/api/v1/analyze", json=listing, headers=officer)).json()
+    assert before["duplicate"] is False and "case_id" not in before
+
+    report = await client.post("/api/v1/reports", json=listing, headers=officer)
+    assert report.status == 201, await report.text()
+    case_id = (await report.json())["case_id"]
+
+    # The same item through the mobile site is the same listing.
+    again = dict(listing, url="https://m.ebay.co.uk/itm/284512345678?_trksid=p1")
+    known = await (await client.post("/api/v1/analyze", json=again, headers=officer)).json()
+    assert known["duplicate"] is True
+    assert known["case_id"] == case_id and known["case_reports"] == 1
+
+    anonymous = await (await client.post("/api/v1/analyze", json=again)).json()
+    assert not {"duplicate", "case_id", "case_reports"} & set(anonymous)
+    assert await peek.count(Report) == 1  # analysing stored nothing
