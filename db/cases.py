@@ -54,6 +54,14 @@ async def units_of(session: AsyncSession, case_id: int) -> list[str]:
     return list(rows.all())
 
 
+async def current_case(session: AsyncSession, case_id: int | None) -> Case | None:
+    """The case `case_id` is now: itself, or the case it was merged into, followed to the end."""
+    case = await session.get(Case, case_id) if case_id is not None else None
+    while case is not None and case.merged_into_id is not None:
+        case = await session.get(Case, case.merged_into_id)
+    return case
+
+
 async def refresh_case(session: AsyncSession, case: Case) -> None:
     """Recompute what a case derives from its reports: count and most urgent priority."""
     assert case.id is not None

@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 from sqlmodel import col, select
 
+from db.cases import current_case
 from db.models import Analysis, Case, CaseUnit, Listing, Report, SpeciesMatch
 from extension_backend import keys
 from extension_backend.auth import Principal, authenticate_request, same_secret
@@ -172,9 +173,7 @@ async def _known_listing(request: web.Request, url_key: str) -> dict[str, Any]:
     """`duplicate`, and the case and its report count when the listing is known."""
     async with request.app[keys.SESSIONS]() as session:
         listing = (await session.exec(select(Listing).where(Listing.url_key == url_key))).first()
-        case = await session.get(Case, listing.case_id) if listing is not None else None
-        while case is not None and case.merged_into_id is not None:
-            case = await session.get(Case, case.merged_into_id)
+        case = await current_case(session, listing.case_id if listing is not None else None)
     if case is None:
         return {"duplicate": False}
     return {"duplicate": True, "case_id": case.id, "case_reports": case.report_count}

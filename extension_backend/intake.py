@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.cases import units_of
+from db.cases import current_case, units_of
 from db.engine import SessionFactory
 from db.models import (
     Analysis as AnalysisRow,
@@ -675,7 +675,4 @@ async def _case_of_evidence(session: AsyncSession, evidence_id: int) -> Case | N
             .where(Evidence.id == evidence_id)
         )
     ).first()
-    case = await session.get(Case, case_id) if case_id is not None else None
-    while case is not None and case.merged_into_id is not None:
-        case = await session.get(Case, case.merged_into_id)
-    return case
+    return await current_case(session, case_id)
