@@ -1,13 +1,17 @@
-"""What officers do to cases: merge, split, reroute, acknowledge, assign, close, reopen.
+"""What officers do to cases: merge, split, reroute, share, acknowledge, assign, move
+through the working states, close, reopen.
 
 Merging and splitting keep every report, evidence file and routing decision; they move
 reports between cases and recompute what a case derives from its reports (count, priority,
 country). A merged case stays as a pointer (`merged_into_id`, status "merged") so links to
 it resolve.
 
-The working state of a case moves new → acknowledged → assigned → closed (with an outcome),
-and a closed case can be reopened. A change that makes no sense in the current state (a
-second acknowledgement, closing a closed case, anything on a merged case) raises
+The working state of a case moves new → triaged → under_investigation → referred to the
+platform or to prosecution → closed (with an outcome), and a closed case can be reopened.
+Acknowledging or assigning a new case triages it; who is on it is kept apart from the state
+(`acknowledged_by_id`, `assigned_account_id`), so an assigned case can be at any stage.
+A change that makes no sense in the current state (a second acknowledgement, closing a
+closed case, anything on a merged case) raises
 `CaseChangeError`, which the API answers 409: two officers pressing the same button in a
 unit's chat learn that the other was first instead of overwriting them.
 """
@@ -39,10 +43,19 @@ class CaseChangeError(ValueError):
     """A change to a case that cannot be done as asked (the API answers 409)."""
 
 
-#: Why a case was closed. `false_positive`: not wildlife, or not a CITES specimen.
-OUTCOMES = ("false_positive", "actioned", "referred", "no_action")
+#: Why a case was closed: the listing was taken down, specimens were seized, no offence was
+#: found, it repeats another case, or it is not wildlife / not a CITES specimen at all.
+OUTCOMES = ("removed", "seized", "no_offence", "duplicate", "false_positive")
 #: Open working states, in order; `closed` and `merged` are the ends.
-OPEN_STATES = ("new", "acknowledged", "assigned")
+OPEN_STATES = (
+    "new",
+    "triaged",
+    "under_investigation",
+    "referred_platform",
+    "referred_prosecution",
+)
+#: How a unit came to have a case (`CaseUnit.kind`).
+UNIT_KINDS = ("routed", "rerouted", "shared", "merged", "split")
 #: How many units a reroute offers besides "type a unit code".
 MAX_REROUTE_CANDIDATES = 6
 
@@ -83,11 +96,13 @@ async def refresh_case(session: AsyncSession, case: Case) -> None:
     session.add(case)
 
 
-async def _share_units(session: AsyncSession, source: int, target: int, reason: str) -> None:
+async def _share_units(
+    session: AsyncSession, source: int, target: int, reason: str, kind: str
+) -> None:
     have = set(await units_of(session, target))
     for code in await units_of(session, source):
         if code not in have:
-            session.add(CaseUnit(case_id=target, unit_code=code, reason=reason))
+            session.add(CaseUnit(case_id=target, unit_code=code, reason=reason, kind=kind))
 
 
 async def merge_cases(session: AsyncSession, source: Case, target: Case) -> None:
@@ -102,7 +117,7 @@ async def merge_cases(session: AsyncSession, source: Case, target: Case) -> None
         for row in rows:
             row.case_id = target.id
             session.add(row)
-    await _share_units(session, source.id, target.id, f"merged from case {source.id}")
+    await _share_units(session, source.id, target.id, f"merged from case {source.id}", "merged")
     source.merged_into_id = target.id
     source.status = "merged"
     source.report_count = 0
@@ -165,7 +180,7 @@ async def split_case(session: AsyncSession, source: Case, references: Sequence[s
             assert listing is not None
             listing.case_id = new.id
             session.add(listing)
-    await _share_units(session, source.id, new.id, f"split from case {source.id}")
+    await _share_units(session, source.id, new.id, f"split from case {source.id}", "split")
     await session.flush()
     await refresh_case(session, source)
     await refresh_case(session, new)
@@ -178,6 +193,18 @@ async def reroute_case(session: AsyncSession, case: Case, unit: Unit, reason: st
     The units that had the case keep it: rerouting adds a destination, it never takes a
     case away from a unit that may already be acting on it.
     """
+    await _send_to_unit(session, case, unit, f"rerouted: {reason}", "rerouted")
+
+
+async def share_case(session: AsyncSession, case: Case, unit: Unit, reason: str) -> None:
+    """Share `case` with `unit` to work it together: the unit sees it, is notified through
+    its channels and joins the case's forum. Like a reroute, nobody loses the case."""
+    await _send_to_unit(session, case, unit, f"shared: {reason}", "shared")
+
+
+async def _send_to_unit(
+    session: AsyncSession, case: Case, unit: Unit, reason: str, kind: str
+) -> None:
     assert case.id is not None
     if unit.code in await units_of(session, case.id):
         raise CaseChangeError(f"case {case.id} is already with unit {unit.code}")
@@ -188,7 +215,7 @@ async def reroute_case(session: AsyncSession, case: Case, unit: Unit, reason: st
     ).first()
     if latest is None or latest.id is None:
         raise CaseChangeError(f"case {case.id} has no report to deliver")
-    session.add(CaseUnit(case_id=case.id, unit_code=unit.code, reason=f"rerouted: {reason}"))
+    session.add(CaseUnit(case_id=case.id, unit_code=unit.code, reason=reason, kind=kind))
     session.add_all(deliveries_for(unit, case.id, latest.id))
     case.updated_at = utcnow()
     session.add(case)
@@ -211,7 +238,7 @@ def acknowledge_case(case: Case, account: Account) -> None:
     now = utcnow()
     case.acknowledged_at, case.acknowledged_by_id = now, account.id
     if case.status == "new":
-        case.status = "acknowledged"
+        case.status = "triaged"
     case.updated_at = now
 
 
@@ -224,7 +251,24 @@ def assign_case(case: Case, assignee: Account, by: Account) -> None:
     if case.acknowledged_at is None:
         case.acknowledged_at, case.acknowledged_by_id = now, by.id
     case.assigned_account_id, case.assigned_at = assignee.id, now
-    case.status = "assigned"
+    if case.status == "new":
+        case.status = "triaged"
+    case.updated_at = now
+
+
+def set_case_status(case: Case, status: str, by: Account) -> None:
+    """Move an open case to another working state (not back to `new`: once someone has
+    looked at a case it was triaged). Setting a state acknowledges an unacknowledged case.
+    """
+    if status not in OPEN_STATES or status == "new":
+        raise ValueError(f"unknown working state {status!r}")
+    _open(case)
+    if case.status == status:
+        raise CaseChangeError(f"case {case.id} is already {status.replace('_', ' ')}")
+    now = utcnow()
+    if case.acknowledged_at is None:
+        case.acknowledged_at, case.acknowledged_by_id = now, by.id
+    case.status = status
     case.updated_at = now
 
 
@@ -239,16 +283,12 @@ def close_case(case: Case, outcome: str, by: Account) -> None:
 
 
 def reopen_case(case: Case) -> None:
-    """Back to the open state it had before it was closed; the outcome is cleared."""
+    """Open again, as triaged (or new when nobody ever acknowledged it); the outcome is
+    cleared. The state before closing is in the audit trail."""
     if case.status != "closed":
         raise CaseChangeError(f"case {case.id} is not closed")
     case.outcome, case.closed_at, case.closed_by_id = None, None, None
-    if case.assigned_account_id is not None:
-        case.status = "assigned"
-    elif case.acknowledged_at is not None:
-        case.status = "acknowledged"
-    else:
-        case.status = "new"
+    case.status = "triaged" if case.acknowledged_at is not None else "new"
     case.updated_at = utcnow()
 
 

@@ -28,8 +28,8 @@ SQLModel.metadata.naming_convention = {
 }
 
 
-def _created() -> Any:
-    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+def _created(*, index: bool = False) -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=index)
 
 
 class Unit(SQLModel, table=True):
@@ -70,17 +70,17 @@ class Case(SQLModel, table=True):
     report_count: int = 0
     # Set when officers merged this case into another; its reports now live there.
     merged_into_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
-    # What officers did with it (status: new → acknowledged → assigned → closed). Who did
-    # each step is in the audit trail; these columns are the current state, for queues.
+    # What officers did with it (status: db.cases.OPEN_STATES, then closed). Who did each
+    # step is in the audit trail; these columns are the current state, for queues.
     acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     acknowledged_by_id: int | None = Field(default=None, foreign_key="accounts.id")
     assigned_account_id: int | None = Field(default=None, foreign_key="accounts.id", index=True)
     assigned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    # Why a closed case was closed: false_positive | actioned | referred | no_action.
+    # Why a closed case was closed: db.cases.OUTCOMES (removed, seized, no_offence, …).
     outcome: str | None = Field(default=None, max_length=40)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_by_id: int | None = Field(default=None, foreign_key="accounts.id")
-    created_at: datetime = _created()
+    created_at: datetime = _created(index=True)  # the queue's and trends' date filters
     updated_at: datetime = _created()
 
 
@@ -109,7 +109,31 @@ class Account(SQLModel, table=True):
     role: str = Field(max_length=20)
     unit_code: str | None = Field(default=None, foreign_key="units.code", max_length=16)
     disabled: bool = False
+    # Signing in to the dashboard: a lower-cased e-mail address, an argon2 password hash
+    # and, when the person enrolled an authenticator app, its TOTP secret (base32; it must
+    # be readable to check a code, so it is as sensitive as the database itself).
+    email: str | None = Field(default=None, max_length=320, unique=True)
+    password_hash: str | None = Field(default=None, max_length=200)
+    totp_secret: str | None = Field(default=None, max_length=64)
+    last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = _created()
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in dashboard browser. The cookie holds a random secret; only its SHA-256
+    is stored. `csrf_token` is the synchronizer token every form of the session carries.
+    """
+
+    __tablename__ = "web_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    account_id: int = Field(foreign_key="accounts.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = _created()
+    last_seen_at: datetime = _created()
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ApiToken(SQLModel, table=True):
@@ -192,7 +216,7 @@ class Report(SQLModel, table=True):
     # replay can hand the reporter the very token they lost, while the database alone (which
     # holds only hashes of both) cannot reveal it.
     idempotency_receipt: str | None = Field(default=None, max_length=200)
-    created_at: datetime = _created()
+    created_at: datetime = _created(index=True)
 
 
 class Evidence(SQLModel, table=True):
@@ -313,7 +337,63 @@ class CaseUnit(SQLModel, table=True):
     case_id: int = Field(foreign_key="cases.id", primary_key=True)
     unit_code: str = Field(foreign_key="units.code", primary_key=True, max_length=16)
     reason: str = ""
+    # routed (by intake) | rerouted | shared (by a unit, to work it together) | merged | split
+    kind: str = Field(default="routed", max_length=20)
     created_at: datetime = _created()
+
+
+class CaseComment(SQLModel, table=True):
+    """A message in a case's forum, between the units the case is routed or shared to.
+
+    `mentions` holds the unit codes and account ids the author named (`@UNIT`, `@name`),
+    which are notified through their channels.
+    """
+
+    __tablename__ = "case_comments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    account_id: int = Field(foreign_key="accounts.id")
+    unit_code: str | None = Field(default=None, foreign_key="units.code", max_length=16)
+    body: str
+    mentions: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    created_at: datetime = _created()
+
+
+class Platform(SQLModel, table=True):
+    """An online platform: its wildlife policy and where to report or request a takedown."""
+
+    __tablename__ = "platforms"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    # Hosts it serves listings from ("ebay.com", "facebook.com"); a case's listing host
+    # names its platform.
+    domains: list[str] = Field(default_factory=list, sa_type=JSONType)
+    policy_url: str = Field(default="", max_length=2100)
+    report_url: str = Field(default="", max_length=2100)
+    contact_email: str = Field(default="", max_length=320)
+    notes: str = ""
+    created_at: datetime = _created()
+
+
+class PlatformReferral(SQLModel, table=True):
+    """A case referred to a platform: where and when, and whether the listing came down."""
+
+    __tablename__ = "platform_referrals"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    platform_id: int = Field(foreign_key="platforms.id", index=True)
+    referred_by_id: int = Field(foreign_key="accounts.id")
+    unit_code: str | None = Field(default=None, foreign_key="units.code", max_length=16)
+    via: str = Field(default="", max_length=500)  # the form, address or contact used
+    platform_reference: str = Field(default="", max_length=200)  # their ticket number
+    # pending → removed | still_online | refused
+    state: str = Field(default="pending", max_length=20)
+    note: str = ""
+    referred_at: datetime = _created()
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Delivery(SQLModel, table=True):
@@ -326,7 +406,9 @@ class Delivery(SQLModel, table=True):
     __tablename__ = "deliveries"
 
     __table_args__ = (
-        UniqueConstraint("report_id", "unit_code", "channel", name="uq_delivery_destination"),
+        UniqueConstraint(
+            "report_id", "unit_code", "channel", "topic", name="uq_delivery_destination"
+        ),
         Index("ix_delivery_due", "state", "next_attempt_at"),
     )
 
@@ -335,6 +417,9 @@ class Delivery(SQLModel, table=True):
     report_id: int = Field(foreign_key="reports.id", index=True)
     unit_code: str = Field(foreign_key="units.code", max_length=16, index=True)
     channel: str = Field(max_length=20)  # dashboard | webhook | telegram | email
+    # What the notification is about: "" for a report of the case (new case or update),
+    # "comment:<id>" for a forum message that concerns the unit.
+    topic: str = Field(default="", max_length=40)
     target: str = Field(default="", max_length=500)
     state: str = Field(default="pending", max_length=20)
     attempts: int = 0
@@ -352,7 +437,7 @@ class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_events"
 
     id: int | None = Field(default=None, primary_key=True)
-    at: datetime = _created()
+    at: datetime = _created(index=True)
     actor: str = Field(max_length=100)  # "anonymous", "account:12", "system"
     action: str = Field(max_length=60, index=True)
     object_type: str = Field(max_length=40)

@@ -13,6 +13,7 @@ from extension_backend import (
     api,
     case_actions_api,
     cases_api,
+    dashboard,
     evidence_api,
     health,
     keys,
@@ -20,6 +21,7 @@ from extension_backend import (
     pages,
     telegram_api,
 )
+from extension_backend.dashboard.web import page_errors
 from extension_backend.delivery.worker import delivery_context
 from extension_backend.errors import error_middleware
 from extension_backend.evidence import EvidenceStore
@@ -29,6 +31,7 @@ from extension_backend.ratelimit import RateLimiter
 from extension_backend.schemas import build_schemas
 from extension_backend.settings import Settings
 from extension_backend.species_store import load_matcher
+from extension_backend.web_auth import LOGIN_FAILURES, LOGIN_WINDOW
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
@@ -57,12 +60,13 @@ async def index(request: web.Request) -> web.Response:
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
-        middlewares=[error_middleware],
+        middlewares=[error_middleware, page_errors],
         client_max_size=settings.max_request_bytes,
     )
     app[keys.SETTINGS] = settings
     app[keys.SCHEMAS] = build_schemas(settings)
     app[keys.ANON_LIMITER] = RateLimiter(settings.anonymous_reports_per_minute)
+    app[keys.LOGIN_LIMITER] = RateLimiter(LOGIN_FAILURES, LOGIN_WINDOW)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(evidence_api.links_context)  # the evidence link secret
     app.cleanup_ctx.append(delivery_context)  # after the database: stops before it closes
@@ -73,6 +77,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(telegram_api.routes)
     app.router.add_routes(evidence_api.routes)
     app.router.add_routes(pages.routes)
+    dashboard.add_routes(app)
     app.router.add_routes(health.routes)
     app.router.add_routes(openapi.routes)
     app.router.add_static("/static", pages.STATIC_DIR, append_version=False)

@@ -1,4 +1,5 @@
-"""Officers act on a case: acknowledge it, assign it, close it with an outcome, reopen it.
+"""Officers act on a case: acknowledge it, assign it, move it through the working states,
+close it with an outcome, reopen it.
 
 The same rights as every case change (`cases_api`): an officer, unit admin, coordinator or
 admin who sees the case (a unit it is routed to); observers get 403, another unit's case
@@ -17,7 +18,14 @@ from aiohttp import web
 from pydantic import Field, model_validator
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.cases import acknowledge_case, assign_case, close_case, reopen_case, units_of
+from db.cases import (
+    acknowledge_case,
+    assign_case,
+    close_case,
+    reopen_case,
+    set_case_status,
+    units_of,
+)
 from db.models import Account, Case
 from extension_backend import keys
 from extension_backend.auth import GLOBAL_ROLES, Principal
@@ -54,11 +62,19 @@ class AssignIn(StrictInput):
     note: str = Field("", max_length=1000)
 
 
+WorkingState = Literal[
+    "triaged", "under_investigation", "referred_platform", "referred_prosecution"
+]  # db.cases.OPEN_STATES after `new`
+Outcome = Literal["removed", "seized", "no_offence", "duplicate", "false_positive"]
+
+
 class StatusIn(StrictInput):
-    status: Literal["closed", "open"] = Field(
-        description="`closed` (with an outcome) or `open` to reopen a closed case."
+    status: WorkingState | Literal["closed", "open"] = Field(
+        description="A working state (`triaged`, `under_investigation`, `referred_platform`, "
+        "`referred_prosecution`), `closed` (with an outcome), or `open` to reopen a closed "
+        "case."
     )
-    outcome: Literal["false_positive", "actioned", "referred", "no_action"] | None = Field(
+    outcome: Outcome | None = Field(
         None, description="Why it was closed; required with `closed`."
     )  # db.cases.OUTCOMES
     note: str = Field("", max_length=1000)
@@ -67,7 +83,7 @@ class StatusIn(StrictInput):
     def _outcome_with_closed(self) -> StatusIn:
         if self.status == "closed" and self.outcome is None:
             raise ValueError("closing a case needs an outcome")
-        if self.status == "open" and self.outcome is not None:
+        if self.status != "closed" and self.outcome is not None:
             raise ValueError("an outcome is only given when closing")
         return self
 
@@ -153,7 +169,11 @@ async def post_status(request: web.Request) -> web.Response:
             assert data.outcome is not None
             close_case(case, data.outcome, actor)
             return "case.closed", {"outcome": data.outcome, "note": data.note}
-        reopen_case(case)
-        return "case.reopened", {"note": data.note}
+        if data.status == "open":
+            reopen_case(case)
+            return "case.reopened", {"note": data.note}
+        previous = case.status
+        set_case_status(case, data.status, actor)
+        return "case.status_changed", {"previous": previous, "note": data.note}
 
     return await _respond(request, principal, case_id_of(request), change)

@@ -26,6 +26,7 @@ from db.bootstrap import prepare
 from db.engine import create_engine, is_sqlite, session_factory
 from db.models import Account, AuditEvent, TelegramLink, Unit
 from db.units import seed_unit_rules, unit_rules
+from extension_backend.accounts import AccountError, create_account, generated_password
 from extension_backend.app import create_app
 from extension_backend.auth import ROLES, create_token
 from extension_backend.delivery.channels import CONFIGURABLE_TYPES
@@ -39,6 +40,13 @@ from extension_backend.settings import Settings
 from extension_backend.species_store import SpeciesImportError, import_file, load_matcher
 from extension_backend.species_store import status as species_status
 from extension_backend.telegram_links import LinkError, issue_code
+from extension_backend.web_auth import (
+    PEOPLE,
+    PasswordError,
+    end_sessions,
+    hash_password,
+    normalise_email,
+)
 from matching.analysis import analyze
 from matching.routing import APPENDICES, UnitRule, parse_taxa
 from matching.urls import InvalidURL
@@ -249,6 +257,7 @@ def cmd_accounts_list(args: argparse.Namespace) -> int:
             "role": account.role,
             "unit": account.unit_code,
             "name": account.name,
+            "email": account.email,
             "disabled": account.disabled,
             "telegram_linked": linked,
         }
@@ -257,8 +266,93 @@ def cmd_accounts_list(args: argparse.Namespace) -> int:
         else:
             flags = " (disabled)" * account.disabled + " [telegram]" * linked
             print(
-                f"{account.id}\t{account.role}\t{account.unit_code or '-'}\t{account.name}{flags}"
+                f"{account.id}\t{account.role}\t{account.unit_code or '-'}\t"
+                f"{account.email or '-'}\t{account.name}{flags}"
             )
+    return 0
+
+
+def _password_arg(args: argparse.Namespace) -> tuple[str, bool]:
+    """The password from stdin (`--password-stdin`, one line), else a generated one."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n"), False
+    return generated_password(), True
+
+
+def cmd_accounts_create(args: argparse.Namespace) -> int:
+    """A person's dashboard account; prints its id, and the password when it was generated."""
+    settings = _settings()
+    password, generated = _password_arg(args)
+
+    async def create(session: AsyncSession) -> Account:
+        account = await create_account(
+            session,
+            email=args.email,
+            role=args.role,
+            unit_code=args.unit,
+            name=args.name or "",
+            password=password,
+        )
+        session.add(
+            AuditEvent(
+                actor="cli",
+                action="account.created",
+                object_type="account",
+                object_id=str(account.id),
+                details={"role": account.role, "unit": account.unit_code},
+            )
+        )
+        await session.commit()
+        return account
+
+    try:
+        account = asyncio.run(_in_units_session(settings, create))
+    except AccountError as exc:
+        print(f"wildflag: {exc}", file=sys.stderr)
+        return 2
+    print(f"account {account.id}: {account.email}, {account.role}", file=sys.stderr)
+    if generated:
+        print(password)
+        print("the password is shown once; sign in at /login and change it", file=sys.stderr)
+    return 0
+
+
+def cmd_accounts_set_password(args: argparse.Namespace) -> int:
+    """A new password for an account (its sessions end); generated unless --password-stdin."""
+    settings = _settings()
+    password, generated = _password_arg(args)
+
+    async def change(session: AsyncSession) -> None:
+        email = normalise_email(args.email)
+        account = (await session.exec(select(Account).where(Account.email == email))).first()
+        if account is None:
+            raise AccountError(f"no account with e-mail {email}")
+        try:
+            account.password_hash = hash_password(password)
+        except PasswordError as exc:
+            raise AccountError(str(exc)) from None
+        if args.reset_totp:
+            account.totp_secret = None
+        session.add(account)
+        await end_sessions(session, account)
+        session.add(
+            AuditEvent(
+                actor="cli",
+                action="account.password_set",
+                object_type="account",
+                object_id=str(account.id),
+                details={"totp_reset": bool(args.reset_totp)},
+            )
+        )
+        await session.commit()
+
+    try:
+        asyncio.run(_in_units_session(settings, change))
+    except AccountError as exc:
+        print(f"wildflag: {exc}", file=sys.stderr)
+        return 2
+    if generated:
+        print(password)
     return 0
 
 
@@ -836,8 +930,30 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--name", help="who or what holds the token")
     create.set_defaults(func=cmd_tokens_create)
 
-    accounts = sub.add_parser("accounts", help="accounts (made by tokens create) and their links")
+    accounts = sub.add_parser("accounts", help="people's dashboard accounts, tokens' accounts")
     accounts_sub = accounts.add_subparsers(dest="accounts_command", required=True)
+    acc_create = accounts_sub.add_parser(
+        "create", help="a person's dashboard account; prints a generated password once"
+    )
+    acc_create.add_argument("--email", required=True)
+    acc_create.add_argument("--role", required=True, choices=sorted(PEOPLE))
+    acc_create.add_argument("--unit", help="unit code (officer, unit_admin, observer)")
+    acc_create.add_argument("--name", help="the name shown to colleagues")
+    acc_create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin"
+    )
+    acc_create.set_defaults(func=cmd_accounts_create)
+    acc_password = accounts_sub.add_parser(
+        "set-password", help="a new password (ends the account's sessions)"
+    )
+    acc_password.add_argument("--email", required=True)
+    acc_password.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin"
+    )
+    acc_password.add_argument(
+        "--reset-totp", action="store_true", help="also remove the authenticator app"
+    )
+    acc_password.set_defaults(func=cmd_accounts_set_password)
     accounts_list = accounts_sub.add_parser("list", help="every account, with its id")
     accounts_list.add_argument("--json", action="store_true", help="one JSON object per line")
     accounts_list.set_defaults(func=cmd_accounts_list)

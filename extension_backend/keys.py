@@ -21,3 +21,5 @@ STORE = web.AppKey("store", EvidenceStore)
 MATCHER = web.AppKey("matcher", SpeciesMatcher)
 INTAKE = web.AppKey("intake", Intake)
 ANON_LIMITER = web.AppKey("anonymous_limiter", RateLimiter)
+#: Failed dashboard sign-ins, per address and per e-mail.
+LOGIN_LIMITER = web.AppKey("login_limiter", RateLimiter)

@@ -36,6 +36,19 @@ class RateLimiter:
             self._prune(now)
         return 0
 
+    def wait(self, key: str) -> int:
+        """The seconds `key` must wait before its next event is allowed; 0 now. Counts nothing
+        (for limits on failures: check first, `hit` only when the attempt failed)."""
+        now = self.clock()
+        events = self._events.get(key)
+        if not events:
+            return 0
+        while events and events[0] <= now - self.window:
+            events.popleft()
+        if len(events) < self.limit:
+            return 0
+        return max(1, math.ceil(events[0] + self.window - now))
+
     def _prune(self, now: float) -> None:
         for key in [k for k, v in self._events.items() if not v or v[-1] <= now - self.window]:
             del self._events[key]

@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     # when migrations are run as a separate deployment step (`wildflag db upgrade`).
     migrate_on_start: bool = True
 
+    # Dashboard sign-in: a session lasts at most `session_hours` and ends after
+    # `session_idle_minutes` without a request. The cookie is Secure (and `__Host-`) when
+    # the browser came over HTTPS or `public_url` is https ("auto"), or always / never.
+    session_hours: float = Field(default=12.0, gt=0)
+    session_idle_minutes: float = Field(default=120.0, gt=0)
+    secure_cookies: Literal["auto", "always", "never"] = "auto"
+
     # The delivery worker: sends the outbox (webhooks, …) to the units' channels.
     delivery_worker: bool = True  # run it inside `wildflag serve`; off in tests driving it
     delivery_poll_seconds: float = Field(default=2.0, gt=0)  # idle wait between polls

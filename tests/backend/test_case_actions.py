@@ -80,7 +80,7 @@ async def test_acknowledge_once_by_an_officer_of_the_unit_audited(client, settin
     path = f"/api/v1/cases/{gb_case}/acknowledge"
     status, body = await post(client, path, officer)
     assert status == 200, body
-    assert body["status"] == "acknowledged"
+    assert body["status"] == "triaged"
     assert body["acknowledged_by"] == {"id": officer.id, "name": "Officer Alice", "unit": "GB"}
     assert body["acknowledged_at"] and body["assigned_to"] is None and body["outcome"] is None
 
@@ -88,7 +88,7 @@ async def test_acknowledge_once_by_an_officer_of_the_unit_audited(client, settin
     assert status == 409 and "already acknowledged" in body["error"]["message"]
     [event] = await peek.rows(AuditEvent, AuditEvent.action == "case.acknowledged")
     assert event.actor == f"account:{officer.id}" and event.object_id == str(gb_case)
-    assert event.details == {"status": "acknowledged", "note": ""}
+    assert event.details == {"status": "triaged", "note": ""}
 
 
 async def test_rights_observer_other_unit_bot_alone_and_anonymous(client, settings, gb_case):
@@ -138,7 +138,7 @@ async def test_assign_to_self_or_by_a_unit_admin_to_an_officer_of_the_case(
     fr = await account(settings, "officer", "FR", "Fr")
 
     status, body = await post(client, path, alice)
-    assert status == 200 and body["status"] == "assigned"
+    assert status == 200 and body["status"] == "triaged"
     assert body["assigned_to"]["id"] == alice.id and body["acknowledged_by"]["id"] == alice.id
     assert (await post(client, path, alice))[0] == 409  # already hers
     assert (await post(client, path, alice, {"account": bob.id}))[0] == 403  # officers: self
@@ -169,7 +169,7 @@ async def test_close_as_false_positive_then_reopen(client, settings, peek, gb_ca
     assert status == 200, body
     assert (body["status"], body["outcome"]) == ("closed", "false_positive")
     assert body["closed_by"]["id"] == officer.id and body["closed_at"]
-    assert (await post(client, path, officer, {"status": "closed", "outcome": "actioned"}))[
+    assert (await post(client, path, officer, {"status": "closed", "outcome": "seized"}))[
         0
     ] == 409
     ack = await post(client, f"/api/v1/cases/{gb_case}/acknowledge", officer)

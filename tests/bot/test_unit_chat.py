@@ -132,7 +132,7 @@ async def test_a_delivered_case_has_the_buttons_and_acknowledge_changes_the_case
     assert [label for label, _ in edited.buttons][:2] == ["Acknowledge", "Assign to me"]
 
     case = await unit.case(case_id)
-    assert (case.status, case.acknowledged_by_id) == ("acknowledged", unit.alice.id)
+    assert (case.status, case.acknowledged_by_id) == ("triaged", unit.alice.id)
     assert case.acknowledged_at is not None
     [event] = await unit.backend.peek.rows(AuditEvent, AuditEvent.action == "case.acknowledged")
     assert event.actor == f"account:{unit.alice.id}" and event.details["via"] == "telegram"
@@ -177,7 +177,7 @@ async def test_assign_to_me_then_not_wildlife_closes_as_false_positive(
     edited = await telegram.wait_for_text(GB_CHAT, "Assigned to Officer Alice at", since=mark)
     assert "Acknowledged by Officer Alice" in edited.text  # assigning acknowledges
     case = await unit.case(case_id)
-    assert (case.status, case.assigned_account_id) == ("assigned", unit.alice.id)
+    assert (case.status, case.assigned_account_id) == ("triaged", unit.alice.id)
 
     answer, mark = await unit.press(ALICE, edited, "Not wildlife")
     closed = await telegram.wait_for_text(
