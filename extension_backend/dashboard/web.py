@@ -15,13 +15,18 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from aiohttp import web
+from sqlmodel import col, select
 
 from db.cases import CaseChangeError
+from db.models import Delivery
+from db.types import utcnow
+from extension_backend import keys
 from extension_backend.auth import GLOBAL_ROLES
 from extension_backend.errors import ApiError
 from extension_backend.pages import PAGE_HEADERS, TEMPLATES
@@ -36,6 +41,37 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: Roles that may change cases from the dashboard (observers read only).
 EDITORS = frozenset({"officer", "unit_admin", "coordinator", "admin"})
 ADMINS = frozenset({"unit_admin", "admin"})
+
+
+#: How far back a dead delivery still raises the banner on every page.
+ALERT_DAYS = 7
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryAlert:
+    """Deliveries to the person's unit(s) that failed for good: a unit that does not hear of
+    its cases must learn it on every page, not by chance."""
+
+    dead: int
+    cases: list[int]
+
+
+ALERTS = web.RequestKey("delivery_alerts", DeliveryAlert)
+
+
+async def delivery_alert(request: web.Request, me: SignedIn) -> DeliveryAlert | None:
+    """Dead deliveries of the last `ALERT_DAYS` days to the units `me` works for."""
+    since = utcnow() - timedelta(days=ALERT_DAYS)
+    query = select(Delivery.case_id).where(
+        Delivery.state == "dead", col(Delivery.updated_at) >= since
+    )
+    if me.principal.role not in GLOBAL_ROLES:
+        query = query.where(Delivery.unit_code == me.principal.unit_code)
+    async with request.app[keys.SESSIONS]() as session:
+        case_ids = list((await session.exec(query.order_by(col(Delivery.id).desc()))).all())
+    if not case_ids:
+        return None
+    return DeliveryAlert(len(case_ids), list(dict.fromkeys(case_ids))[:5])
 
 
 class PageError(Exception):
@@ -92,6 +128,7 @@ def render(
         csrf_token=me.csrf_token if me else "",
         nav=nav_for(me) if me else [],
         path=request.path,
+        alert=request.get(ALERTS),
         **context,
     )
     return web.Response(
@@ -118,6 +155,8 @@ def page(*, roles: Iterable[str] | None = None) -> Callable[[PageHandler], Handl
                 raise PageError(403, "This page is not open to your role.")
             if request.method not in SAFE_METHODS:
                 await require_csrf(request, me)
+            elif (alert := await delivery_alert(request, me)) is not None:
+                request[ALERTS] = alert
             return await handler(request, me)
 
         return guarded

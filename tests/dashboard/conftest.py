@@ -8,12 +8,12 @@ a test that wants to prove the CSRF check works can leave it out explicitly.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from html import unescape
 from typing import Any
 
 import pytest
-from aiohttp import ClientResponse
+from aiohttp import ClientResponse, ClientSession, CookieJar
 from aiohttp.test_utils import TestClient
 
 from db.engine import create_engine, session_factory
@@ -28,19 +28,28 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 class Browser:
-    """One signed-in (or not yet) person's browser against the test server."""
+    """One person's browser against the test server: its own cookie jar, so two people
+    signed in side by side stay two sessions (as two real browsers would)."""
 
     def __init__(self, client: TestClient, account: Account | None = None) -> None:
         self.client = client
         self.account = account
         self.csrf: str | None = None
+        self.http = ClientSession(
+            base_url=str(client.make_url("/")), cookie_jar=CookieJar(unsafe=True)
+        )
+        client.__dict__.setdefault("_browsers", []).append(self)
 
     @property
     def origin(self) -> str:
         return str(self.client.make_url("/")).rstrip("/")
 
+    @property
+    def cookies(self) -> CookieJar:
+        return self.http.cookie_jar  # type: ignore[return-value]
+
     async def get(self, path: str, **kwargs: Any) -> tuple[ClientResponse, str]:
-        response = await self.client.get(path, allow_redirects=False, **kwargs)
+        response = await self.http.get(path, allow_redirects=False, **kwargs)
         text = await response.text()
         if found := CSRF.search(text):
             self.csrf = unescape(found.group(1))
@@ -61,7 +70,7 @@ class Browser:
                 await self.get("/app/account")
             form["csrf_token"] = self.csrf or ""
         headers = {"Origin": origin or self.origin, **kwargs.pop("headers", {})}
-        response = await self.client.post(
+        response = await self.http.post(
             path, data=form, headers=headers, allow_redirects=False, **kwargs
         )
         return response, await response.text()
@@ -108,10 +117,17 @@ def peek(settings: Settings) -> Peek:
 MakeBrowser = Callable[..., Awaitable[Browser]]
 
 
+async def close_browsers(client: TestClient) -> None:
+    for person in client.__dict__.pop("_browsers", []):
+        await person.http.close()
+
+
 @pytest.fixture
-async def dash(aiohttp_client: Any, settings: Settings) -> TestClient:
+async def dash(aiohttp_client: Any, settings: Settings) -> AsyncIterator[TestClient]:
     """The whole service (API and dashboard) on the test database."""
-    return await aiohttp_client(create_app(settings))
+    client = await aiohttp_client(create_app(settings))
+    yield client
+    await close_browsers(client)
 
 
 @pytest.fixture

@@ -105,9 +105,9 @@ async def test_forms_need_the_session_csrf_token_and_our_origin(browser, peek):
 
 async def test_the_cookie_is_useless_once_signed_out(dash, browser):
     person = await browser("officer", "GB")
-    stolen = {c.key: c.value for c in dash.session.cookie_jar}
+    stolen = {c.key: c.value for c in person.cookies}
     await person.post("/logout")
-    dash.session.cookie_jar.update_cookies(stolen)
+    person.cookies.update_cookies(stolen)
     assert (await person.get("/app"))[0].status == 303
 
 
@@ -131,12 +131,9 @@ async def test_authenticator_app_enrolment_then_sign_in_needs_a_code(dash, brows
     assert await again.sign_in("officer.gb@units.example", code=pyotp.TOTP(secret).now()) == 303
 
 
-async def test_changing_the_password_ends_other_sessions(dash, browser, settings, aiohttp_client):
-    from extension_backend.app import create_app
-
+async def test_changing_the_password_ends_other_sessions(dash, browser, settings):
     person = await browser("officer", "GB")
-    other_client = await aiohttp_client(create_app(settings))
-    elsewhere = Browser(other_client)
+    elsewhere = Browser(dash)
     assert await elsewhere.sign_in("officer.gb@units.example") == 303
     response, html = await person.post(
         "/app/account/password",
