@@ -7,10 +7,13 @@ Run: `.venv/bin/python benchmarks/hash_index.py [--n 1000000] [--queries 1000] [
    hashes (0-40 bits flipped), unrelated random hashes, and whole-picture queries of 15
    hashes (a fingerprint's query hashes: stored regions plus mirror/rotation probes).
    Median and p99 per query, and numpy brute force (XOR + popcount over packed uint64
-   words) in the same run; the ratio is the figure to watch (target ≥ 10×).
+   words) in the same run; the ratio is the figure to watch (target ≥ 10×). Times here
+   are CPU times of this process (`time.process_time`), the total run time is wall time.
 3. Exactness: index answers equal brute-force answers on a sample (ids and distances).
 4. Insert throughput: bulk load, and one-at-a-time inserts into the loaded index (merges
-   included); memory per hash from the arrays' sizes.
+   included); memory per hash from the arrays' sizes (`HashIndex.nbytes`: hashes, ids,
+   tables, bucket offsets), cross-checked with tracemalloc (numpy reports its allocations
+   to it) on a separate load, which also gives the transient peak of a load.
 5. Real-picture-like hashes: fingerprints of synthetic photos (benchmarks/image_robustness.py's
    generator, small sizes): false candidates per query among unrelated pictures at the
    threshold, their closest distance, and how uneven their chunk buckets are compared with
@@ -58,9 +61,10 @@ def words(value: int) -> np.ndarray:
 
 
 def timed(fn, *args):  # type: ignore[no-untyped-def]
-    start = time.perf_counter()
+    """CPU time of one call (steady when other processes load the machine) and its result."""
+    start = time.process_time()
     result = fn(*args)
-    return time.perf_counter() - start, result
+    return time.process_time() - start, result
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -99,6 +103,12 @@ def main() -> int:
         f" (10^7 hashes ≈ {(bytes_per_hash * 1e7 + index.fixed_nbytes) / 1e9:.2f} GB)"
     )
 
+    traced_held, traced_peak = traced_load(hashes[:200_000])
+    print(
+        f"tracemalloc, loading {min(args.n, 200_000):,} hashes: {traced_held:.1f} bytes/hash"
+        f" held, {traced_peak:.1f} bytes/hash at the peak of the load (fixed 4 MiB excluded)"
+    )
+
     edited = [flip(rng, value, int(rng.integers(0, 41))) for value in planted]
     unrelated = random_hashes(rng, args.queries)
     index_times, brute_times, mismatches, candidates = [], [], 0, []
@@ -113,7 +123,8 @@ def main() -> int:
             elapsed, distances = timed(brute_force_distances, table, words(query))
             brute_times.append(elapsed)
             rows = np.flatnonzero(distances <= RADIUS)
-            expected = sorted((int(distances[r]), int(index._ids[r])) for r in rows)
+            pairs = zip(distances[rows], index._row_ids(rows), strict=True)
+            expected = sorted((int(d), int(i)) for d, i in pairs)
             mismatches += [(i, d) for d, i in expected] != found
     fingerprint_times = []
     for value in planted[:200]:
@@ -170,6 +181,25 @@ def main() -> int:
     return 0 if mismatches == 0 and visible else 1
 
 
+def traced_load(hashes: list[int]) -> tuple[float, float]:
+    """Bytes per hash that an index holds after loading, and at the peak of the load, as
+    tracemalloc sees them (everything allocated meanwhile, not only what nbytes counts)."""
+    import gc
+    import tracemalloc
+
+    ids = list(range(len(hashes)))
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    index = HashIndex(BITS)
+    index.add_many(ids, hashes)
+    index.flush()
+    held, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    fixed = index.fixed_nbytes
+    return (held - before - fixed) / len(hashes), (peak - before - fixed) / len(hashes)
+
+
 def real_like(pictures: int) -> None:
     """False candidates and bucket skew with hashes of photo-like pictures."""
     import io
@@ -194,6 +224,7 @@ def real_like(pictures: int) -> None:
     index.add_many(owners.tolist(), [value for fp in prints for value in fp.stored])
     index.flush()
     table = index._hashes[: index._size]
+    owners = index._row_ids(np.arange(index._size))  # a merge sorts the rows: owners follow
     counts = dict.fromkeys((RADIUS, 40, 50, 60, 70), 0)
     closest, total, sum1, sum2, checked = BITS, 0, 0.0, 0.0, 0
     for i, fp in enumerate(prints):

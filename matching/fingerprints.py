@@ -71,9 +71,11 @@ __all__ = [
 WORKING_SIDE: Final = 256
 # JPEGs are decoded in draft mode at the smallest DCT scale (1/2, 1/4, 1/8) that keeps both
 # sides ≥ DRAFT_SIDE, then resized to WORKING_SIDE: a 1600×1200 and an 800×600 copy are both
-# decoded at 200×150 and hash identically. Measured (hashing_speed): fingerprinting a 1600×1200
-# JPEG costs 0.52× a full Pillow decode of it (0.47× is the draft decode itself; drafting at
-# 256 instead cost 0.73×). Entropy decoding of the whole file is the floor.
+# decoded at 200×150 and hash identically. Measured (hashing_speed, CPU time): fingerprinting a
+# 1600×1200 JPEG cost 0.52× a full Pillow decode of it where first measured, 0.72-0.76× on
+# a loaded AMD EPYC (Pillow 13), where the 1/8 draft decode alone is 0.53-0.55×: entropy
+# decoding of the whole file is the floor, and everything after it (resize, trim, hashes) is
+# ~0.6-1.0 ms, half of it the resize and the matrix products (drafting at 256 cost 0.73×).
 DRAFT_SIDE: Final = 128
 
 # Smaller pictures are refused: a 16-px icon says nothing about a listing. Measured
@@ -114,6 +116,9 @@ MIN_DECISIVE: Final = 0.75
 
 HASH_INPUT_FACTOR: Final = 4  # ImageHash's highfreq_factor: 64×64 input for 16×16 coefficients
 
+_ORIENTATION: Final = 0x0112  # EXIF tag; values 2-8 ask for a mirror or a turn, 1 for none
+_TURNS: Final = frozenset(range(2, 9))
+
 
 class Unhashable(ValueError):
     """The image cannot be fingerprinted; `reason` says why (for logs and API messages)."""
@@ -146,7 +151,8 @@ def _decode_grey(image_bytes: bytes) -> NDArray[np.uint8]:
                 # Decode at 1/2, 1/4 or 1/8 scale, never below the working size. The scale
                 # depends on the original size, so the resize below fixes the final size.
                 image.draft("L", (DRAFT_SIDE, DRAFT_SIDE))
-            image = ImageOps.exif_transpose(image)
+            if image.getexif().get(_ORIENTATION, 1) in _TURNS:
+                image = ImageOps.exif_transpose(image)  # else it only copies the picture
             grey = _to_grey(image)
     except Unhashable:
         raise
@@ -174,24 +180,46 @@ def _to_grey(image: Image.Image) -> Image.Image:
         values = np.asarray(image, dtype=np.float64)
         top = 65535.0 if image.mode.startswith("I;16") or values.max() > 255 else 255.0
         return Image.fromarray(np.clip(values * (255.0 / top), 0, 255).round().astype(np.uint8))
+    if image.mode == "L":
+        return image  # convert("L") would only copy it
     return image.convert("L")
+
+
+def _uniform(lines: NDArray[np.uint8]) -> NDArray[np.bool_]:
+    """Which rows of `lines` are uniform: BORDER_FRACTION of pixels within ±BORDER_TOLERANCE
+    grey levels of the row's median.
+
+    Integer arithmetic on twice the values, exactly equal to the float test
+    `|pixel - np.median(row)| <= BORDER_TOLERANCE` (a median is an integer or a half), at a
+    fraction of np.median's cost (tests/matching/test_fingerprints_speedups.py compares them).
+    """
+    length = lines.shape[1]
+    ordered = np.sort(lines, axis=1)
+    twice_median = ordered[:, (length - 1) // 2].astype(np.int16) + ordered[:, length // 2]
+    offsets = np.abs(2 * lines.astype(np.int16) - twice_median[:, None])
+    within = np.count_nonzero(offsets <= 2 * BORDER_TOLERANCE, axis=1)
+    return within / length >= BORDER_FRACTION
 
 
 def _border_count(lines: NDArray[np.uint8]) -> int:
     """How many leading lines (rows of `lines`) are uniform; looks no further than needed."""
     total, checked, step = lines.shape[0], 0, 1  # most pictures stop at the first line
     while checked < total:
-        block = lines[checked : checked + step].astype(np.int16)
-        median = np.median(block, axis=1, keepdims=True)
-        uniform = (np.abs(block - median) <= BORDER_TOLERANCE).mean(axis=1) >= BORDER_FRACTION
+        uniform = _uniform(lines[checked : checked + step])
         if not uniform.all():
             return checked + int(np.argmin(uniform))
-        checked += len(block)
+        checked += len(uniform)
         step *= 2
     return total
 
 
 def _trim_borders(grey: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    # Most pictures have no border: when none of the four edge lines is uniform, the loop
+    # below would cut nothing, so two vectorised tests replace its four scans.
+    if min(grey.shape) >= MIN_CONTENT_SIDE and not (
+        _uniform(grey[[0, -1]]).any() or _uniform(grey[:, [0, -1]].T).any()
+    ):
+        return grey
     top, bottom, left, right = 0, grey.shape[0], 0, grey.shape[1]
     for _ in range(3):  # bars of one colour inside bars of another: trim until stable
         part = grey[top:bottom, left:right]
@@ -273,7 +301,35 @@ def _projection(length: int, hash_side: int) -> NDArray[np.float64]:
     k = np.arange(hash_side)[:, None]
     n = np.arange(size)[None, :]
     dct = 2.0 * np.cos(np.pi * k * (2 * n + 1) / (2 * size))
-    return dct @ weights
+    return _product(dct, weights)
+
+
+# OpenBLAS hands a matrix product to all its threads past about 2^18 multiply-adds (its
+# GEMM_MULTITHREAD_THRESHOLD × 65536; measured with this numpy: one thread up to 393,216,
+# several from 524,288). At our sizes the threads cost more than they save: with two BLAS
+# threads a whole-picture projection (786,432) took 430-960 µs of CPU against 40 on one, and
+# fingerprinting a 1600×1200 JPEG 36-50 ms instead of 3 on a loaded 2-core machine (the
+# service does not set OPENBLAS_NUM_THREADS=1). Products are cut into slices
+# below the threshold, which leaves every sum as one thread computes it (each output element
+# is the same dot product in the same order; tests/matching/test_fingerprints_speedups.py).
+_SINGLE_THREAD_PRODUCT: Final = 1 << 18
+
+
+def _product(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
+    """`a @ b`, in slices of columns (or rows) that OpenBLAS computes on the calling thread."""
+    (m, k), n = a.shape, b.shape[1]
+    if m * k * n <= _SINGLE_THREAD_PRODUCT:
+        return a @ b
+    out = np.empty((m, n))
+    if n >= m:
+        step = max(1, _SINGLE_THREAD_PRODUCT // (m * k))
+        for j in range(0, n, step):
+            out[:, j : j + step] = a @ b[:, j : j + step]
+    else:
+        step = max(1, _SINGLE_THREAD_PRODUCT // (n * k))
+        for i in range(0, m, step):
+            out[i : i + step] = a[i : i + step] @ b
+    return out
 
 
 def _low_frequencies(
@@ -286,8 +342,8 @@ def _low_frequencies(
     """
     height, width = grey.shape
     pixels = grey.astype(np.float64)
-    columns = _projection(height, hash_side) @ pixels  # hash_side × width
-    rows = pixels @ _projection(width, hash_side).T  # height × hash_side
+    columns = _product(_projection(height, hash_side), pixels)  # hash_side × width
+    rows = _product(pixels, _projection(width, hash_side).T)  # height × hash_side
     blocks = np.empty((len(regions), hash_side, hash_side))
     for i, (_, top, bottom, left, right) in enumerate(regions):
         if top == 0 and bottom == height:
@@ -295,7 +351,9 @@ def _low_frequencies(
         elif left == 0 and right == width:
             blocks[i] = _projection(bottom - top, hash_side) @ rows[top:bottom]
         else:
-            vertical = _projection(bottom - top, hash_side) @ pixels[top:bottom, left:right]
+            vertical = _product(
+                _projection(bottom - top, hash_side), pixels[top:bottom, left:right]
+            )
             blocks[i] = vertical @ _projection(right - left, hash_side).T
     return blocks
 
@@ -305,7 +363,10 @@ def _threshold(blocks: NDArray[np.float64]) -> tuple[list[int], NDArray[np.float
     and for each the fraction of its bits that the picture, not rounding noise, decides."""
     count, side, _ = blocks.shape
     flat = blocks.reshape(count, side * side)
-    medians = np.median(flat, axis=1, keepdims=True)
+    # np.median without its overhead: the same partition and the same mean of the middle two.
+    middle = (side * side - 1) // 2, side * side // 2
+    ordered = np.partition(flat, middle, axis=1)
+    medians = (ordered[:, middle[0], None] + ordered[:, middle[1], None]) / 2
     packed = np.packbits(flat > medians, axis=1)
     hashes = [int.from_bytes(row.tobytes(), "big") for row in packed]
     # Unnormalised 2-D DCT-II of an N×N input = orthonormal × 2N (off the first row/column).

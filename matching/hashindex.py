@@ -5,7 +5,8 @@ of its hashes?" among millions of stored hashes. `HashIndex` answers with multi-
 (Norouzi, Punjani & Fleet, "Fast Exact Search in Hamming Space with Multi-Index Hashing"):
 
 * a hash of b bits is cut into m = b/16 chunks of 16 bits, and for each chunk a table lists
-  the stored rows ordered by that chunk's value (a counting sort: `order` + `starts`);
+  the stored rows ordered by that chunk's value (a counting sort: `tables` + `starts`). The
+  rows themselves are kept sorted by the first chunk, so that chunk needs no table;
 * pigeonhole: if two hashes differ in at most r bits, at least one of their m chunks differs
   in at most ⌊r/m⌋ bits. So a query looks up, in every table, its own chunk value and every
   value within ⌊r/m⌋ bit flips of it, and checks the full distance of those candidates only.
@@ -16,9 +17,11 @@ of its hashes?" among millions of stored hashes. `HashIndex` answers with multi-
 
 New hashes go to a small insert buffer (scanned by brute force at query time) that is merged
 into the tables when full: an insert never rebuilds the index, a merge costs a linear-time
-radix sort per table, amortised over the buffer. Memory is numpy arrays only: per 256-bit
-hash 32 bytes of hash, 4 of id (8 once an id exceeds 2^31) and 16 × 4 of table rows, 100 bytes
-in all (plus 4 MB of fixed bucket offsets), so 10^7 hashes take 1.0 GB (benchmarks/hash_index.py).
+radix sort per table, amortised over the buffer. Memory is numpy arrays only, integers packed
+in as few bytes as they need: per 256-bit hash 32 bytes of hash, 3 of id (4 from id 2^24 - 1
+on, 8 from 2^32 - 1 on) and 15 × 3 of table rows (4 each from 2^24 rows on), 80 bytes in all
+plus 4 MB of fixed bucket offsets, so 10^7 hashes take 0.80 GB (benchmarks/hash_index.py;
+before packing, 100 bytes). At its peak a merge holds ~55 more bytes per hash of scratch.
 
 This module must never miss a stored hash within the radius or return one beyond it (tests
 compare it with brute force), never keep a Python object per hash, and never do I/O. It is
@@ -48,7 +51,42 @@ DEFAULT_BUFFER: Final = 16384
 # past it (large radii) one vectorised scan is cheaper than thousands of probes.
 _SCAN_SHARE: Final = 0.125
 
-_REMOVED: Final = -1
+_REMOVED: Final = -1  # the id of a removed row (stored as all bits set)
+
+# Integers (ids, row numbers) are stored little-endian in 3 bytes while they fit, else 4 or 8:
+# 3 of 4 bytes is 16 bytes per 256-bit hash across the tables and the id.
+_PACKED_WIDTHS: Final = (3, 4, 8)
+# Row numbers in the tables stay 3 bytes up to this many rows (a module constant so a test
+# can lower it and exercise the wider layout).
+_NARROW_ROWS: Final = 1 << 24
+
+
+def _width_for(largest: int, reserved: int = 0) -> int:
+    """The fewest packed bytes holding 0..largest, keeping the top `reserved` values free."""
+    for width in _PACKED_WIDTHS:
+        if largest < (1 << (8 * width)) - reserved:
+            return width
+    raise ValueError(f"{largest} does not fit in 64 bits")
+
+
+def _pack_into(target: NDArray[np.uint8], values: NDArray[np.int64]) -> None:
+    """Store non-negative integers in the rows of `target`: each its low little-endian bytes.
+
+    Copied as one `width`-byte item per value (a strided void view of the int64s): numpy
+    copies rows of 3 uint8 byte by byte, 3-6× slower on a merge.
+    """
+    width = target.shape[1]
+    source = np.ascontiguousarray(values, dtype="<i8")
+    if len(source):
+        items = np.ndarray(source.shape, dtype=f"V{width}", buffer=source, strides=(8,))
+        target.view(f"V{width}").reshape(-1)[:] = items
+
+
+def _unpack(packed: NDArray[np.uint8]) -> NDArray[np.int64]:
+    """The inverse of `_pack_into` (rows of `width` bytes back to int64 values)."""
+    wide = np.zeros((len(packed), 8), dtype=np.uint8)
+    wide[:, : packed.shape[1]] = packed
+    return wide.view("<i8").ravel().astype(np.int64, copy=False)
 
 
 @cache
@@ -90,13 +128,17 @@ class HashIndex:
         self._words = bits // 64
         self._chunks = bits // CHUNK_BITS
         self._buffer_size = max(1, buffer_size)
-        # Merged part: rows [0, _merged) of the growable storage, indexed by the tables.
+        # Merged part: rows [0, _merged) of the growable storage, sorted by their first chunk
+        # (so that chunk's table is the storage itself) and indexed by the other tables.
         self._hashes = np.empty((0, self._words), dtype=np.uint64)
-        # Ids as int32 while they fit (database ids do for a long time), widened on the first
-        # larger one: 4 bytes per hash saved, 100 instead of 104.
-        self._ids: NDArray[np.signedinteger] = np.empty(0, dtype=np.int32)
+        # Ids packed in 3 bytes while they fit (database ids do for a long time), widened on
+        # the first larger one; a removed row's id has every bit set.
+        self._ids = np.empty((0, _width_for(0, reserved=1)), dtype=np.uint8)
         self._merged = 0
-        self._order = np.empty((self._chunks, 0), dtype=np.uint32)
+        # Table c (chunks 1..m-1): the merged rows ordered by chunk c, each row number packed.
+        self._tables = np.empty((self._chunks - 1, 0, _width_for(0)), dtype=np.uint8)
+        self._table_bytes = np.zeros(1, dtype=np.uint8)  # the tables' storage
+        self._table_words = np.empty(0, dtype="<u4")  # 3-byte rows read as 4 (see _table_rows)
         self._starts = np.zeros((self._chunks, _BUCKETS + 1), dtype=np.uint32)
         # Insert buffer: rows [_merged, _size) of the same storage.
         self._size = 0
@@ -116,7 +158,7 @@ class HashIndex:
     @property
     def nbytes(self) -> int:
         """Bytes held by the index's arrays (capacity included)."""
-        arrays = (self._hashes, self._ids, self._order, self._starts)
+        arrays = (self._hashes, self._ids, self._table_bytes, self._starts)
         return sum(array.nbytes for array in arrays)
 
     # --- writing ------------------------------------------------------------------------------
@@ -134,19 +176,40 @@ class HashIndex:
         new_ids = np.asarray(ids, dtype=np.int64)
         if new_ids.min() < 0:
             raise ValueError("ids must be non-negative")
-        if self._ids.dtype == np.int32 and new_ids.max() > np.iinfo(np.int32).max:
-            self._ids = self._ids.astype(np.int64)
         new_hashes = _to_words(hashes, self.bits)
+        width = _width_for(int(new_ids.max()), reserved=1)
+        if width > self._ids.shape[1]:
+            self._widen_ids(width)
         self._append(new_ids, new_hashes)
         if self._size - self._merged >= self._buffer_size:
             self._merge()
 
     def remove(self, id: int) -> int:
         """Forget every hash stored under `id`; returns how many there were. O(N) scan."""
-        rows = np.flatnonzero(self._ids[: self._size] == id)
-        self._ids[rows] = _REMOVED
+        if not 0 <= id < 2**63 or _width_for(id, reserved=1) > self._ids.shape[1]:
+            return 0  # never stored: wider than every stored id
+        packed = np.empty((1, self._ids.shape[1]), dtype=np.uint8)
+        _pack_into(packed, np.array([id], dtype=np.int64))
+        rows = np.flatnonzero((self._ids[: self._size] == packed[0]).all(axis=1))
+        self._ids[rows] = 0xFF  # every bit set: _REMOVED
         self._removed += len(rows)
         return len(rows)
+
+    def _row_ids(self, rows: NDArray[np.int64]) -> NDArray[np.int64]:
+        """The ids of storage rows (`_REMOVED` for removed ones)."""
+        packed = self._ids[rows]
+        ids = _unpack(packed)
+        if packed.shape[1] < 8:
+            ids[ids == (1 << (8 * packed.shape[1])) - 1] = _REMOVED
+        return ids
+
+    def _widen_ids(self, width: int) -> None:
+        ids = self._row_ids(np.arange(self._size))
+        removed = ids == _REMOVED
+        widened = np.empty((len(self._ids), width), dtype=np.uint8)
+        _pack_into(widened[: self._size], ids)
+        widened[np.flatnonzero(removed)] = 0xFF
+        self._ids = widened
 
     def _append(self, ids: NDArray[np.int64], hashes: NDArray[np.uint64]) -> None:
         needed = self._size + len(ids)
@@ -154,11 +217,11 @@ class HashIndex:
             capacity = max(needed, len(self._ids) + len(self._ids) // 2, 1024)
             grown_hashes = np.empty((capacity, self._words), dtype=np.uint64)
             grown_hashes[: self._size] = self._hashes[: self._size]
-            grown_ids = np.empty(capacity, dtype=self._ids.dtype)
+            grown_ids = np.empty((capacity, self._ids.shape[1]), dtype=np.uint8)
             grown_ids[: self._size] = self._ids[: self._size]
             self._hashes, self._ids = grown_hashes, grown_ids
         self._hashes[self._size : needed] = hashes
-        self._ids[self._size : needed] = ids
+        _pack_into(self._ids[self._size : needed], ids)
         self._size = needed
 
     def flush(self) -> None:
@@ -168,21 +231,36 @@ class HashIndex:
 
     def _merge(self) -> None:
         """Fold the buffer into the tables (dropping removed rows): a radix sort per chunk."""
-        if self._removed:
-            live = self._ids[: self._size] != _REMOVED
-            count = int(live.sum())
-            self._hashes[:count] = self._hashes[: self._size][live]
-            self._ids[:count] = self._ids[: self._size][live]
-            self._size, self._removed = count, 0
         size = self._size
-        keys = self._chunk_keys(self._hashes[:size])
-        if self._order.shape[1] < size:
-            # Every table is rebuilt below, so nothing is copied: release, then allocate.
-            self._order = np.empty((self._chunks, 0), dtype=np.uint32)
-            self._order = np.empty((self._chunks, size), dtype=np.uint32)
+        if self._removed:
+            live = np.flatnonzero((self._ids[:size] != 0xFF).any(axis=1))
+            self._hashes[: len(live)] = self._hashes[live]
+            self._ids[: len(live)] = self._ids[live]
+            size = self._size = len(live)
+            self._removed = 0
+        # Every table is rebuilt below, so nothing is copied: release, then allocate.
+        width = 3 if size <= _NARROW_ROWS else _width_for(max(size, 1 << 24))
+        self._tables = self._table_bytes = self._table_words = np.empty(0, dtype=np.uint8)
+        # One spare byte at the end, so the last 3-byte row can be read as a 4-byte word.
+        self._table_bytes = table_bytes = np.zeros(
+            (self._chunks - 1) * size * width + 1, dtype=np.uint8
+        )
+        self._tables = table_bytes[:-1].reshape(self._chunks - 1, size, width)
+        self._table_words = np.ndarray(
+            ((self._chunks - 1) * size,), dtype="<u4", buffer=table_bytes, strides=(width,)
+        )
+        # The storage sorted by chunk 0 (rows move; ids move with them) is table 0.
+        order = np.argsort(self._chunk_keys(self._hashes[:size])[:, 0], kind="stable")
+        self._hashes[:size] = self._hashes[order]
+        ids = self._ids.view(f"V{self._ids.shape[1]}").reshape(-1)  # one item per id: faster
+        ids[:size] = ids[order]
+        del order
+        keys = np.ascontiguousarray(self._chunk_keys(self._hashes[:size]).T)  # chunk-major
         for chunk in range(self._chunks):
-            column = keys[:, chunk]
-            self._order[chunk, :size] = np.argsort(column, kind="stable")  # radix sort, 16 bits
+            column = keys[chunk]
+            if chunk:
+                order = np.argsort(column, kind="stable")  # radix sort, 16 bits
+                _pack_into(self._tables[chunk - 1], order)
             counts = np.bincount(column, minlength=_BUCKETS)
             self._starts[chunk, 0] = 0
             self._starts[chunk, 1:] = np.cumsum(counts)
@@ -215,7 +293,7 @@ class HashIndex:
             return []
         rows = np.concatenate(found_rows)
         distances = np.concatenate(found_distances)
-        ids = self._ids[rows].astype(np.int64)
+        ids = self._row_ids(rows)
         alive = ids != _REMOVED
         ids, distances = ids[alive], distances[alive]
         if not len(ids):
@@ -262,12 +340,27 @@ class HashIndex:
         total = int(lengths.sum())
         if total == 0:
             return np.empty(0, dtype=np.int64)
-        # Positions low..high-1 of each probed bucket, in the flattened per-chunk orders.
-        stride = self._order.shape[1]
-        base = (np.repeat(np.arange(self._chunks), masks.size) * stride + low).astype(np.int64)
+        # Positions low..high-1 of each probed bucket: rows themselves for chunk 0 (the storage
+        # is sorted by it), entries of the flattened tables for the other chunks.
+        table = np.maximum(np.arange(self._chunks) - 1, 0)
+        base = np.repeat(table, masks.size) * size + low
         shift = np.repeat(base - np.cumsum(lengths) + lengths, lengths)
         positions = shift + np.arange(total, dtype=np.int64)
-        return np.unique(self._order.ravel()[positions]).astype(np.int64)
+        direct = int(lengths[: masks.size].sum())  # chunk 0's probes come first
+        rows = np.concatenate([positions[:direct], self._table_rows(positions[direct:])])
+        # A row found through several chunks counts once. Sort and compare neighbours: numpy
+        # 2's hash-based np.unique costs ten times as much here (240 µs against 19 for 4000).
+        rows.sort()
+        return rows[np.r_[True, rows[1:] != rows[:-1]]]
+
+    def _table_rows(self, entries: NDArray[np.int64]) -> NDArray[np.int64]:
+        """The row numbers at positions of the flattened tables."""
+        width = self._tables.shape[2]
+        if width == 3:  # one unaligned 4-byte read per row, the 4th byte masked off
+            return (self._table_words[entries] & 0xFFFFFF).astype(np.int64)
+        if width == 4:
+            return self._table_words[entries].astype(np.int64)
+        return _unpack(self._tables.reshape(-1, width)[entries])
 
 
 @cache

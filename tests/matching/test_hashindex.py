@@ -5,9 +5,11 @@ from __future__ import annotations
 import io
 import random
 
+import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
+from matching import hashindex
 from matching.fingerprints import DEFAULT_HASH_TYPE
 from matching.hashindex import HashIndex
 
@@ -117,14 +119,53 @@ def test_bad_input_is_refused() -> None:
     assert len(index) == 0 and index.query(5, 64) == []
 
 
-def test_memory_is_arrays_of_about_a_hundred_bytes_per_hash() -> None:
+def test_memory_is_arrays_of_80_bytes_per_hash() -> None:
+    """32 bytes of hash, 3 of id, 15 tables × 3 bytes of row number (10^7 hashes: 0.80 GB)."""
     index = HashIndex(256)
     rng = random.Random(5)
     count = 20_000
     index.add_many(list(range(count)), [rng.getrandbits(256) for _ in range(count)])
     index.flush()
     per_hash = (index.nbytes - index.fixed_nbytes) / len(index)
-    assert per_hash <= 110
+    assert per_hash <= 80.01
+    held = {id(index._hashes), id(index._ids), id(index._table_bytes), id(index._starts)}
+    arrays = [value for value in vars(index).values() if isinstance(value, np.ndarray)]
+    for array in arrays:  # nbytes counts every array the index holds (views: their base)
+        assert id(array) in held or id(array.base) in held, array.shape
+
+
+def test_wide_row_numbers_stay_exact(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past 2^24 rows the tables switch to 4-byte row numbers; exercised here at 500 rows."""
+    monkeypatch.setattr(hashindex, "_NARROW_ROWS", 500)
+    index, stored, centre = populated(256, 3000, buffer_size=500)
+    assert index._tables.shape[2] == 4
+    for radius in (0, 17, 31, 64):
+        assert index.query(centre, radius) == brute_force(stored, centre, radius)
+
+
+def test_ids_widen_past_three_and_four_bytes() -> None:
+    index = HashIndex(64, buffer_size=3)
+    edges = [0, 2**24 - 2, 2**24 - 1, 2**24, 2**32 - 2, 2**32 - 1, 2**63 - 1]
+    for offset, id_ in enumerate(edges):
+        index.add(id_, 1000 + offset)
+        index.add(id_, 5000 + offset)
+    assert index._ids.shape[1] == 8
+    for offset, id_ in enumerate(edges):
+        assert index.query(1000 + offset, 0) == [(id_, 0)]
+    assert index.remove(2**24 - 1) == 2 and index.remove(2**64) == 0
+    index.flush()
+    assert index.query(1000 + 2, 0) == [] and index.query(1000 + 3, 0) == [(2**24, 0)]
+    assert len(index) == 2 * len(edges) - 2
+
+
+def test_rows_removed_before_a_widening_stay_removed() -> None:
+    index = HashIndex(64)
+    index.add_many([1, 2, 3], [10, 20, 30])
+    assert index.remove(2) == 1
+    index.add(2**30, 20)  # ids widen from 3 to 4 bytes: the removed row must not come back
+    assert index.query(20, 0) == [(2**30, 0)]
+    index.flush()
+    assert index.query(20, 0) == [(2**30, 0)] and len(index) == 3
 
 
 def test_finds_edited_copies_of_pictures_by_fingerprint() -> None:
