@@ -56,7 +56,7 @@ from typing import IO, Any
 
 import matching
 from extension_backend.settings import Settings
-from matching import checklist
+from matching import checklist, jurisdiction
 from matching import species as species_module
 from matching.species import SpeciesMatcher, default_matcher, default_version
 
@@ -509,6 +509,41 @@ def _load_cached(directory: Path, key: str, version: str) -> SpeciesMatcher | No
     if not isinstance(matcher, SpeciesMatcher) or matcher.version != version:
         return None
     return matcher
+
+
+def place_cache_dir(settings: Settings) -> Path:
+    """Where the place index of the jurisdiction inference is cached: `data_dir/cache`."""
+    return settings.data_dir / "cache"
+
+
+def load_place_index(settings: Settings) -> None:
+    """Have `matching.jurisdiction` use the place index cached in the data dir, or build it
+    and cache it there for the next process (`wildflag analyze` starts a process per run;
+    building takes a second, reading the cache a hundredth). Keyed by
+    `jurisdiction.place_index_fingerprint`; a stale, unreadable or unwritable cache only
+    costs the build. The same trust as the matcher cache: see the module docstring. A data
+    dir that does not exist is not created: analysing stores nothing where nothing is."""
+    key = jurisdiction.place_index_fingerprint()
+    directory = place_cache_dir(settings)
+    path = directory / f"places-{key[:32]}.pickle"
+    try:
+        if path.exists():
+            with _no_gc():
+                index = pickle.loads(path.read_bytes())  # noqa: S301 - our own cache in the data dir, see the module docstring
+            if jurisdiction.install_place_index(index):
+                return
+    except Exception as exc:  # any unreadable cache is rebuilt, never fatal
+        log.warning("place index cache %s unreadable (%s); rebuilding", path, exc)
+    if not settings.data_dir.is_dir():
+        return  # built on first use, as without a cache
+    data = pickle.dumps(jurisdiction.place_index(), protocol=pickle.HIGHEST_PROTOCOL)
+    try:
+        _write_atomic(path, data)
+        for old in directory.glob("places-*.pickle"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    except OSError as exc:
+        log.warning("place index not cached in %s (%s)", directory, exc)
 
 
 def status(settings: Settings) -> dict[str, Any]:

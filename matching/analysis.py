@@ -16,6 +16,7 @@ from matching.jurisdiction import RULES_VERSION, Jurisdiction, Signal, infer_jur
 from matching.listing import Listing
 from matching.routing import Route, Taxonomic, UnitRule, route
 from matching.species import Overruled, SpeciesMatch, SpeciesMatcher, default_matcher
+from matching.text import normalise
 from matching.urls import CanonicalURL, canonical_url
 
 #: Queue order: Appendix I is critical, II high, III normal; a listing with no confident
@@ -92,11 +93,13 @@ def analyze(
     """Analyse `listing`. Raises `matching.urls.InvalidURL` for an unusable URL."""
     matcher = matcher or default_matcher()
     url = canonical_url(listing.url) if listing.url else None
-    assessment = matcher.assess(listing.full_text)
+    text = listing.full_text
+    folded = normalise(text)  # once, for the species and the places
+    assessment = matcher.assess(text, folded)
     species = tuple(assessment.matches)
     appendix = highest_appendix(m.appendix for m in species if m.confidence >= PRIORITY_CONFIDENCE)
     priority, rank = priority_of(appendix)
-    jurisdiction = infer_jurisdiction(listing)
+    jurisdiction = infer_jurisdiction(listing, folded)
     return Analysis(
         species=species,
         overruled=tuple(assessment.overruled),

@@ -21,13 +21,16 @@ It never touches the network or the database; it reads only its own place data
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import sys
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import cache
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -39,7 +42,7 @@ from babel import Locale
 from babel.numbers import get_territory_currencies
 
 from matching.listing import Listing
-from matching.text import Folded, fold, normalise
+from matching.text import Folded, fold, normalise, split_lines
 from matching.urls import CanonicalURL, InvalidURL, canonical_url
 
 __all__ = [
@@ -192,6 +195,49 @@ _CURRENCY_MARKS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\d\s?Kč", "CZ"),
     )
 )
+# A character each mark above needs, by country: a pattern runs only on a text that holds
+# one of its characters (a Vietnamese text holds "đ" in every other word, and would
+# otherwise run all of them).
+_CURRENCY_MARK_NEEDS: Mapping[str, frozenset[str]] = {
+    country: frozenset(chars)
+    for country, chars in {
+        "GB": "£",
+        "VN": "₫đ",
+        "TH": "฿บ",
+        "PH": "₱",
+        "NG": "₦",
+        "IN": "₹",
+        "RU": "₽р",
+        "UA": "₴г",
+        "KR": "₩원",
+        "TR": "₺",
+        "KZ": "₸",
+        "PY": "₲",
+        "LA": "₭",
+        "KH": "៛",
+        "MN": "₮",
+        "GE": "₾",
+        "AZ": "₼",
+        "AM": "֏",
+        "BD": "৳",
+        "CR": "₡",
+        "JP": "円",
+        "BR": "$",
+        "HK": "$",
+        "TW": "$",
+        "SG": "$",
+        "AU": "$",
+        "NZ": "$",
+        "CA": "$",
+        "MX": "$",
+        "ID": "R",
+        "MY": "R",
+        "KE": "K",
+        "PL": "ł",
+        "CZ": "č",
+    }.items()
+}
+_CURRENCY_MARK_CHARS = frozenset().union(*_CURRENCY_MARK_NEEDS.values())
 # Something every currency mark above holds (its symbol, or the letters of "Rp", "RM", "KSh"),
 # found in one quick search: most texts hold none, and skip the marks' own searches.
 _ANY_CURRENCY_MARK = re.compile("[£₫đ฿บ₱₦₹₽р₴г₩원₺₸₲₭៛₮₾₼֏৳₡円$łč]|R[pM]|K[Ss]h")
@@ -301,9 +347,14 @@ class Evidence:
     # The lines of the title and text, each as written (composed) and folded: place names
     # and location cues are looked up line by line, by more than one signal type.
     lines: tuple[tuple[str, Folded], ...] = ()
+    # For each line, where each location cue in its folded text ends: found once, read by
+    # `TextLocation` (a place right after a cue) and `TextPlace` (lines without a cue).
+    cue_ends: tuple[tuple[int, ...], ...] = ()
 
     @classmethod
-    def of(cls, listing: Listing) -> Evidence:
+    def of(cls, listing: Listing, folded: Folded | None = None) -> Evidence:
+        """The evidence of `listing`; `folded`, if given, is `normalise(listing.full_text)`
+        (the species matcher's, so the text is folded once for both)."""
         url: CanonicalURL | None = None
         if listing.url:
             try:
@@ -311,8 +362,26 @@ class Evidence:
             except InvalidURL:
                 url = None
         hostname = (urlsplit(url.url).hostname or "") if url else ""
-        lines = tuple((line, normalise(line)) for line in _composed(listing.full_text).splitlines())
-        return cls(listing=listing, url=url, hostname=hostname, lines=lines)
+        full_text = listing.full_text
+        composed = _composed(full_text)
+        lines = tuple(split_lines(composed, folded if composed == full_text else None))
+        cue_ends = tuple(_cue_ends(line_fold.text) for _, line_fold in lines)
+        return cls(listing=listing, url=url, hostname=hostname, lines=lines, cue_ends=cue_ends)
+
+    def line_cue_ends(self) -> tuple[tuple[int, ...], ...]:
+        """`cue_ends`, found now if the evidence was made without them."""
+        if len(self.cue_ends) == len(self.lines):
+            return self.cue_ends
+        return tuple(_cue_ends(folded.text) for _, folded in self.lines)
+
+
+def _cue_ends(folded: str) -> tuple[int, ...]:
+    """Where each location cue in `folded` ends. A text holding no cue's letters anywhere
+    (most lines; one automaton pass tells) is spared the cue pattern's slower search."""
+    index = _places()
+    if index.cue_automaton is not None and next(index.cue_automaton.iter(folded), None) is None:
+        return ()
+    return tuple(cue.end() for cue in index.cues.finditer(folded))
 
 
 class SignalType(Protocol):
@@ -360,10 +429,10 @@ class TextLocation:
     weight = TEXT_LOCATION_WEIGHT
 
     def detect(self, evidence: Evidence) -> Iterator[Signal]:
-        for line, folded in evidence.lines:
-            for cue in _places().cues.finditer(folded.text):
-                window_end = min(len(folded.text), cue.end() + _LOCATION_WINDOW)
-                for place in _locate_folded(line, folded, cue.end(), window_end, anchored=True):
+        for (line, folded), ends in zip(evidence.lines, evidence.line_cue_ends(), strict=True):
+            for cue_end in ends:
+                window_end = min(len(folded.text), cue_end + _LOCATION_WINDOW)
+                for place in _locate_folded(line, folded, cue_end, window_end, anchored=True):
                     yield Signal(self.name, place.text, place.country, self.weight)
 
 
@@ -380,8 +449,8 @@ class TextPlace:
     weight = TEXT_PLACE_WEIGHT
 
     def detect(self, evidence: Evidence) -> Iterator[Signal]:
-        for line, folded in evidence.lines:
-            if _places().cues.search(folded.text):
+        for (line, folded), ends in zip(evidence.lines, evidence.line_cue_ends(), strict=True):
+            if ends:
                 continue
             places = _locate_folded(line, folded, 0, len(folded.text), anchored=False)
             # The phrase as a whole must end ("London or Paris."), and one everyday word in
@@ -508,7 +577,10 @@ class Currency:
     def _marks(self, text: str) -> Iterator[Signal]:
         if not _ANY_CURRENCY_MARK.search(text):
             return  # most texts: one search instead of one per mark
+        present = _CURRENCY_MARK_CHARS.intersection(text)
         for pattern, country in _CURRENCY_MARKS:
+            if present.isdisjoint(_CURRENCY_MARK_NEEDS[country]):
+                continue  # the pattern needs a character the text does not hold
             if match := pattern.search(text):
                 yield Signal(self.name, match.group(0).strip(), country, self.weight)
 
@@ -626,14 +698,15 @@ def _check_registry(types: tuple[SignalType, ...]) -> None:
 _check_registry(SIGNAL_TYPES)
 
 
-def infer_jurisdiction(listing: Listing) -> Jurisdiction:
+def infer_jurisdiction(listing: Listing, folded: Folded | None = None) -> Jurisdiction:
     """Weigh every signal in `listing` and name the country whose case it is, if any.
 
     Signals are read in two passes: first every signal type on its own, then the national
     phone numbers, read only as numbers of a country the first pass named (the reporter's
-    own country excepted, which names no country by itself).
+    own country excepted, which names no country by itself). `folded`, if given, must be
+    `matching.text.normalise(listing.full_text)`: the analysis folds the text once.
     """
-    evidence = Evidence.of(listing)
+    evidence = Evidence.of(listing, folded)
     signals = [signal for kind in SIGNAL_TYPES for signal in kind.detect(evidence)]
     named = frozenset(signal.country for signal in signals if signal.signal != ReporterCountry.name)
     signals += _PHONE.resolve(evidence, named)
@@ -832,6 +905,9 @@ class _PlaceIndex:
     word_automaton: Any
     spaceless_automaton: Any  # None when no name is in a script without spaces
     cues: re.Pattern[str]
+    # Every cue as a plain string: a match of `cues` is one of them, so a text in which
+    # this automaton finds none has no cue. None when it cannot tell (an empty cue).
+    cue_automaton: Any
     # Keys of names that are also everyday words: read where a seller states a location,
     # not in passing.
     common_words: frozenset[str]
@@ -861,8 +937,53 @@ def _name_variants(name: str) -> set[str]:
     return {variant for variant in variants if variant}
 
 
+# A place index read from a cache (`install_place_index`), used instead of building one.
+_INSTALLED_PLACES: list[_PlaceIndex] = []
+
+
 @cache
 def _places() -> _PlaceIndex:
+    if _INSTALLED_PLACES:
+        return _INSTALLED_PLACES[-1]
+    return _build_places()
+
+
+def place_index() -> object:
+    """The place index, built on first use (a second or so: every country name in twenty
+    languages); opaque, for a caller to cache (pickled) and give back to
+    `install_place_index` in a later process."""
+    return _places()
+
+
+@cache
+def place_index_fingerprint() -> str:
+    """SHA-256 of everything the place index is built from: this module and the folding
+    (`matching.text`), `data/places.json`, and the versions of Python and of the libraries
+    whose tables it reads. A cached index is good only for the same fingerprint."""
+    digest = hashlib.sha256(sys.version.encode())
+    for package in ("pycountry", "babel", "pyahocorasick"):
+        digest.update(f"|{package}={metadata.version(package)}".encode())
+    for path in (
+        Path(__file__),
+        Path(__file__).parent / "text.py",
+        Path(__file__).parent / "data" / "places.json",
+    ):
+        digest.update(b"\0" + path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def install_place_index(index: object) -> bool:
+    """Use `index` (a `place_index()` of a process with the same `place_index_fingerprint`,
+    as cached by the caller) instead of building one; False, and nothing changes, if it is
+    not a place index."""
+    if not isinstance(index, _PlaceIndex):
+        return False
+    _INSTALLED_PLACES[:] = [index]
+    _places.cache_clear()
+    return True
+
+
+def _build_places() -> _PlaceIndex:
     data = json.loads((Path(__file__).parent / "data" / "places.json").read_text("utf-8"))
     codes = _country_codes()
     entries: dict[str, tuple[str, int]] = {}
@@ -949,6 +1070,8 @@ def _places() -> _PlaceIndex:
         word_automaton=_automaton(words),
         spaceless_automaton=_automaton(spaceless) if spaceless else None,
         cues=cues,
+        # (An empty cue would match everywhere, and an automaton holds no empty string.)
+        cue_automaton=_strings_automaton(cue_patterns) if all(cue_patterns) else None,
         common_words=frozenset(_name_key(name) for name in data["common_words"]),
         unspaced=unspaced,
     )
@@ -989,6 +1112,14 @@ def _russian_forms(key: str) -> list[str]:
             stem = last[: -len(drop)]
             return [prefix + stem + ending for ending in endings]
     return []
+
+
+def _strings_automaton(strings: Iterable[str]) -> Any:
+    automaton = ahocorasick.Automaton()
+    for string in strings:
+        automaton.add_word(string, string)
+    automaton.make_automaton()
+    return automaton
 
 
 def _automaton(names: Mapping[str, tuple[str, int]]) -> Any:

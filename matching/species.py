@@ -104,7 +104,15 @@ from typing import Any, NamedTuple
 
 import ahocorasick  # type: ignore[import-untyped]  # C extension without type stubs
 
-from matching.text import deletions, fold, is_invisible, lookalike_readings, normalise, osa_distance
+from matching.text import (
+    Folded,
+    deletions,
+    fold,
+    is_invisible,
+    lookalike_readings,
+    normalise,
+    osa_distance,
+)
 
 # Confidence by kind of term. These are priors for one mention on its own, before any
 # other signal in the listing; a reviewer reads them as "how often is this mention really
@@ -124,6 +132,7 @@ KIND_CONFIDENCE: Mapping[str, float] = {
 }
 
 PLURAL_SUFFIXES = ("s", "es")  # regular plurals of en/fr/es/pt; irregular ones are data
+_PLURAL_FIRST = frozenset(suffix[0] for suffix in PLURAL_SUFFIXES)
 # Korean case particles, longest first: a noun is written with them, without a space.
 KOREAN_PARTICLES = ("으로", "에서", "에게", "까지", "부터", "이나", "이랑", "하고")
 KOREAN_PARTICLES += (
@@ -258,6 +267,8 @@ _READ_AS = {
     "\u00b4": "'",  # acute accent used as an apostrophe
 }
 _READ_AS_TABLE = str.maketrans(_READ_AS)
+# Any character of `_READ_AS`: one quick search spares most texts the translation.
+_READ_AS_CHARS = re.compile("[" + "".join(map(re.escape, _READ_AS)) + "]")
 # Unicode character-name prefixes of scripts written without spaces between words.
 _UNSPACED_SCRIPTS = (
     "CJK",
@@ -289,6 +300,11 @@ _MAYBE_SPELLED = re.compile(r"(?<![^\W_])[^\W_][ .*·•~/\\^+:]{1,2}[^\W_](?![^
 _MAYBE_SPLIT = re.compile(r"[^\W_][.*·•~/\\^](?:[^\W_]|[@$€])")
 _HANGUL_SYLLABLE = re.compile("[\uac00-\ud7a3]")
 _DASH = re.compile(r"(?<=[^\W_])[-_\u2010-\u2015\u2212](?=[^\W_])")
+# The mark each of `_MAYBE_SPLIT` and `_DASH` needs, alone: a search for one character is
+# several times faster than for a pattern that looks behind at every position, and most
+# texts hold neither mark, so the full pattern runs only where the mark is.
+_SPLIT_MARK = re.compile(r"[.*·•~/\\^]")
+_DASH_MARK = re.compile("[-_\u2010-\u2015\u2212]")
 
 _LISTED, _NOT_LISTED, _NEGATIVE, _CUE = range(4)
 # How specific a rank is, to settle matches that share words.
@@ -397,12 +413,39 @@ def _is_word_char(char: str) -> bool:
     return char.isalnum() and not _unspaced(char)
 
 
+@functools.lru_cache(maxsize=64)
+def _any_starts_ascii(words: tuple[str, ...]) -> bool:
+    """Whether a Korean particle or one of `words` starts with an ASCII character."""
+    return any(word[:1].isascii() for word in (*KOREAN_PARTICLES, *words))
+
+
+class _WordChars(dict[str, bool]):
+    """`_is_word_char` of every character met so far: the scan asks for each hit's
+    neighbours, and a dictionary lookup costs less than the call."""
+
+    def __missing__(self, char: str) -> bool:
+        answer = _is_word_char(char)
+        if len(self) < _WORD_CHARS_MAX:  # bounded: random text cannot grow it
+            self[char] = answer
+        return answer
+
+
+_WORD_CHARS_MAX = 1 << 16
+_WORD_CHARS = _WordChars()
+
+
 def _canonical(folded: str) -> tuple[str, Sequence[int]]:
     """`folded` with dashes as spaces, one space per run, no invisible characters, and each
     character's folded index."""
-    text = folded.translate(_READ_AS_TABLE)  # one for one: offsets are unchanged
-    invisible, squeeze = _invisible()
-    runs = list((_SPACE_RUNS if invisible.isdisjoint(text) else squeeze).finditer(text))
+    # One for one: offsets are unchanged.
+    text = folded.translate(_READ_AS_TABLE) if _READ_AS_CHARS.search(folded) else folded
+    # No invisible character is ASCII: an ASCII text does not build their table.
+    if text.isascii() or _invisible()[0].isdisjoint(text):
+        if not text.startswith(" ") and "  " not in text:
+            return text, range(len(text))  # what `_SPACE_RUNS` would find: nothing
+        runs = list(_SPACE_RUNS.finditer(text))
+    else:
+        runs = list(_invisible()[1].finditer(text))
     if not runs:
         return text, range(len(text))
     out: list[str] = []
@@ -1263,15 +1306,19 @@ class SpeciesMatcher:
         """Every mention of a listed taxon in `text` that is not overruled, sorted by position."""
         return self.assess(text).matches
 
-    def assess(self, text: str) -> Assessment:
+    def assess(self, text: str, folded: Folded | None = None) -> Assessment:
         """Every mention of a listed taxon in `text`: those that stand, and those overruled
-        by their context, each with its reason."""
+        by their context, each with its reason. `folded`, if given, must be
+        `normalise(text)` (the caller's, when it folds the text for something else too)."""
         if not text or self._empty:
             return Assessment([], [])
-        folded = normalise(text)
+        if folded is None:
+            folded = normalise(text)
         canonical, to_folded = _canonical(folded.text)
         hits = self._scan(canonical)
         hits.extend(self._respelled(canonical, folded.text, to_folded))
+        if self._names_nothing_listed(hits):
+            return Assessment([], [])
         signals = [hit for hit in hits if hit.role >= _CUE]
         accepted, cancelled = self._resolve(canonical, [hit for hit in hits if hit.role < _CUE])
 
@@ -1323,6 +1370,12 @@ class SpeciesMatcher:
         overruled.sort(key=lambda o: (o.match.start, -o.match.end, o.match.taxon))
         return Assessment(kept, overruled)
 
+    @staticmethod
+    def _names_nothing_listed(hits: Sequence[_Hit]) -> bool:
+        """No hit names a listed taxon: nothing can stand or be overruled, so the rest of
+        `assess` (settling, context) would find nothing. Most listings name nothing."""
+        return all(hit.role != _LISTED for hit in hits)
+
     # -- finding -----------------------------------------------------------------------------
 
     def _scan(self, canonical: str, windows: Sequence[tuple[int, int]] = ()) -> list[_Hit]:
@@ -1334,11 +1387,13 @@ class SpeciesMatcher:
             if windows
             else self._automaton.iter(canonical)
         )
+        word_char = _WORD_CHARS
+        size = len(canonical)
         for last, (key, open_start, open_end, terms) in found:
             start, end = last - len(key) + 1, last + 1
-            if not open_start and start > 0 and _is_word_char(canonical[start - 1]):
+            if not open_start and start > 0 and word_char[canonical[start - 1]]:
                 continue
-            if open_end or end == len(canonical) or not _is_word_char(canonical[end]):
+            if open_end or end == size or not word_char[canonical[end]]:
                 hits.extend(
                     _Hit(start, end, t.role, t.target, t.kind, t.confidence, key) for t in terms
                 )
@@ -1348,7 +1403,7 @@ class SpeciesMatcher:
                 for particle in KOREAN_PARTICLES:
                     stop = end + len(particle)
                     if canonical.startswith(particle, end) and (
-                        stop == len(canonical) or not _is_word_char(canonical[stop])
+                        stop == size or not word_char[canonical[stop]]
                     ):
                         hits.extend(
                             _Hit(start, stop, t.role, t.target, t.kind, t.confidence, key)
@@ -1356,10 +1411,12 @@ class SpeciesMatcher:
                         )
                         break
                 continue
+            if canonical[end] not in _PLURAL_FIRST:
+                continue  # no plural ending starts here: the common case, decided at once
             for suffix in PLURAL_SUFFIXES:
                 stop = end + len(suffix)
                 if canonical.startswith(suffix, end) and (
-                    stop == len(canonical) or not _is_word_char(canonical[stop])
+                    stop == size or not word_char[canonical[stop]]
                 ):
                     hits.extend(
                         _Hit(start, stop, t.role, t.target, t.kind, t.confidence, key)
@@ -1475,9 +1532,11 @@ class SpeciesMatcher:
         "a" or before what follows). The words found plain so far are remembered in a set, so
         a listing's words are mostly checked with one set difference.
         """
-        if _MAYBE_SPELLED.search(canonical) or _MAYBE_SPLIT.search(canonical):
+        if _MAYBE_SPELLED.search(canonical) or (
+            _SPLIT_MARK.search(canonical) and _MAYBE_SPLIT.search(canonical)
+        ):
             return False
-        if _DASH.search(folded):
+        if _DASH_MARK.search(folded) and _DASH.search(folded):
             return False
         atoms = _ATOM.findall(canonical)
         new = set(atoms) - self._plain_words
@@ -1884,7 +1943,13 @@ class SpeciesMatcher:
         """The negation written right after the term that denies it, in the languages that
         put it there ("象牙ではありません", "상아가 아닙니다", "हाथी दांत नहीं"), or None. A Korean
         subject or topic particle may stand on the term ("상아가")."""
-        after = fold(text[end : end + 2 * CONTEXT_REACH]).lstrip()
+        rest = text[end : end + 2 * CONTEXT_REACH].lstrip()
+        if not rest or (rest[0].isascii() and not _any_starts_ascii(self._after_negators)):
+            # Folded, an ASCII character stays one, and no particle or negation written
+            # after a term starts with one: the common case, decided without folding.
+            return None
+        # Whitespace folds to spaces, stripped either way: the same as folding it all.
+        after = fold(rest).lstrip()
         for particle in KOREAN_PARTICLES:
             if after.startswith(particle) and after[len(particle) : len(particle) + 1] in " ":
                 after = after[len(particle) :].lstrip()

@@ -17,6 +17,7 @@ either keeps the map to the original text or works on single words.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
 import re
@@ -74,33 +75,98 @@ def _simplified() -> Mapping[str, str]:
 _ASCII_WHITESPACE = str.maketrans({char: " " for char in "\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"})
 
 
+class _FoldTable(dict[int, str]):
+    """Every character met so far, by code point, and its folded form; `str.translate` asks
+    it for each character, so a character is folded once per process and a text in one C
+    pass. Whitespace of any kind folds to one space; a lone combining mark folds to nothing
+    and is dropped, so decomposed "Ha\u0300 No\u0323i" folds like composed "Hà Nội".
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Characters that fold to more or fewer than one ("ß" to "ss", a lone combining
+        # mark to ""): a text holding one needs its offsets mapped one by one.
+        self.uneven: set[str] = set()
+        self._uneven_pattern: re.Pattern[str] | None = None
+
+    def uneven_in(self, text: str) -> list[str]:
+        """The uneven characters met so far that `text` holds (one regex search when it
+        holds none, several times faster than a set intersection)."""
+        if not self.uneven:
+            return []
+        pattern = self._uneven_pattern
+        if pattern is None:
+            pattern = re.compile("[" + "".join(map(re.escape, sorted(self.uneven))) + "]")
+            self._uneven_pattern = pattern
+        if not pattern.search(text):
+            return []
+        return list(self.uneven.intersection(text))
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        folded = " " if char.isspace() else fold_char(char)
+        if len(folded) != 1:
+            self.uneven.add(char)
+            self._uneven_pattern = None  # rebuilt with the new character when next needed
+        if len(self) < _FOLD_TABLE_MAX:  # bounded: a stream of random text cannot grow it
+            self[code] = folded
+        return folded
+
+
+_FOLD_TABLE_MAX = 1 << 16  # far more characters than listings in every script use
+_FOLD_TABLE = _FoldTable()
+_IDENTITY = tuple(range(4096))  # sliced for the offsets of a text that folds one for one
+
+
+def _identity(length: int) -> tuple[int, ...]:
+    return _IDENTITY[:length] if length <= len(_IDENTITY) else tuple(range(length))
+
+
 def normalise(text: str) -> Folded:
     """Fold `text` for matching, keeping where each folded character came from."""
     if text.isascii():
         # The same result as the general path, which folds ASCII to lower case one for one.
-        return Folded(text.lower().translate(_ASCII_WHITESPACE), tuple(range(len(text))))
-    # Each distinct character is folded once; the text is then translated in one pass.
-    # Whitespace of any kind becomes one space; a lone combining mark folds to nothing and
-    # is dropped, so decomposed "Ha\u0300 No\u0323i" folds like composed "Hà Nội".
-    table: dict[int, str] = {}
-    uneven: list[str] = []  # characters that fold to more or fewer than one ("ß" to "ss")
-    for char in set(text):
-        folded = " " if char.isspace() else fold_char(char)
-        if folded != char:
-            table[ord(char)] = folded
-            if len(folded) != 1:
-                uneven.append(char)
+        return Folded(text.lower().translate(_ASCII_WHITESPACE), _identity(len(text)))
+    folded = text.translate(_FOLD_TABLE)
+    uneven = _FOLD_TABLE.uneven_in(text)
     if not uneven:
-        return Folded(text.translate(table), tuple(range(len(text))))
+        return Folded(folded, _identity(len(text)))
+    lengths = {char: len(_FOLD_TABLE[ord(char)]) for char in uneven}
     origin: list[int] = []
     done = 0
     for found in re.finditer("|".join(map(re.escape, uneven)), text):
         index = found.start()
         origin.extend(range(done, index))
-        origin.extend([index] * len(table[ord(text[index])]))
+        origin.extend([index] * lengths[found.group()])
         done = index + 1
     origin.extend(range(done, len(text)))
-    return Folded(text.translate(table), tuple(origin))
+    return Folded(folded, tuple(origin))
+
+
+def split_lines(text: str, folded: Folded | None = None) -> list[tuple[str, Folded]]:
+    """The lines of `text` (as `str.splitlines` cuts them), each with its fold.
+
+    `folded`, if given, must be `normalise(text)`; otherwise it is computed here. The text is
+    folded once, not line by line: folding goes character by character, so a line's fold is
+    the part of the whole text's fold that its characters made, offsets shifted to the line.
+    """
+    if folded is None:
+        folded = normalise(text)
+    lines = text.splitlines()
+    out: list[tuple[str, Folded]] = []
+    identity = len(folded.origin) == len(text) and folded.origin == _identity(len(text))
+    start = 0
+    for line, piece in zip(lines, text.splitlines(keepends=True), strict=True):
+        end = start + len(line)
+        if identity:
+            out.append((line, Folded(folded.text[start:end], _identity(len(line)))))
+        else:
+            low = bisect.bisect_left(folded.origin, start)
+            high = bisect.bisect_left(folded.origin, end)
+            origin = tuple(index - start for index in folded.origin[low:high])
+            out.append((line, Folded(folded.text[low:high], origin)))
+        start += len(piece)
+    return out
 
 
 def fold(text: str) -> str:
