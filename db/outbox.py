@@ -1,4 +1,5 @@
-"""Outbox rows: one per destination (unit × channel) for one report of a case."""
+"""Outbox rows: one per destination (unit × channel) for one report of a case, or for
+one forum message about it."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from db.models import Delivery, Unit
 from db.types import utcnow
 
 
-def deliveries_for(unit: Unit, case_id: int, report_id: int) -> list[Delivery]:
+def deliveries_for(unit: Unit, case_id: int, report_id: int, topic: str = "") -> list[Delivery]:
     """A delivery row for every channel of `unit`, for one report of a case.
+
+    `topic` says what it is about: "" a report of the case, "comment:<id>" a forum message
+    (then `report_id` is the case's latest report, which the unique destination key needs).
 
     Every unit sees its cases in the dashboard; that copy is delivered by being stored, so
     its row starts as sent. Each configured channel gets a pending row for the worker.
@@ -27,6 +31,7 @@ def deliveries_for(unit: Unit, case_id: int, report_id: int) -> list[Delivery]:
                 report_id=report_id,
                 unit_code=unit.code,
                 channel=channel,
+                topic=topic,
                 target=target,
                 state="sent" if delivered else "pending",
                 next_attempt_at=None if delivered else now,

@@ -12,6 +12,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import Unit
+from db.platforms import seed_platforms
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,5 +53,6 @@ async def seed_units(session: AsyncSession) -> int:
             Unit(code=seed.code, name=seed.name, kind=seed.kind, countries=list(seed.countries))
         )
         added += 1
+    await seed_platforms(session)  # the platform directory, seeded the same way (not counted)
     await session.commit()
     return added

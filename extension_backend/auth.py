@@ -96,11 +96,20 @@ async def create_token(
     account = Account(name=name, role=role, unit_code=unit_code)
     session.add(account)
     await session.flush()
-    secret = new_secret(TOKEN_PREFIX)
-    assert account.id is not None
-    session.add(ApiToken(account_id=account.id, token_hash=hash_secret(secret), prefix=secret[:10]))
+    _, secret = await add_token(session, account)
     await session.commit()
     return account, secret
+
+
+async def add_token(session: AsyncSession, account: Account) -> tuple[ApiToken, str]:
+    """A new bearer token for an existing account (flushed, not committed); the secret is
+    returned once and stored only as its hash, with its first characters to tell it apart."""
+    assert account.id is not None
+    secret = new_secret(TOKEN_PREFIX)
+    token = ApiToken(account_id=account.id, token_hash=hash_secret(secret), prefix=secret[:10])
+    session.add(token)
+    await session.flush()
+    return token, secret
 
 
 def bearer_of(request: web.Request) -> str | None:

@@ -8,7 +8,6 @@ import dataclasses
 import json
 import logging
 import os
-import re
 import secrets
 import sys
 import time
@@ -16,7 +15,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
-import pycountry
 from aiohttp import web
 from sqlalchemy.engine import make_url
 from sqlmodel import select
@@ -26,6 +24,7 @@ from db.bootstrap import prepare
 from db.engine import create_engine, is_sqlite, session_factory
 from db.models import Account, AuditEvent, TelegramLink, Unit
 from db.units import seed_unit_rules, unit_rules
+from extension_backend import export_cli
 from extension_backend.accounts import AccountError, create_account, generated_password
 from extension_backend.app import create_app
 from extension_backend.auth import ROLES, create_token
@@ -37,9 +36,24 @@ from extension_backend.intake import listing_facts
 from extension_backend.requests import validate
 from extension_backend.schemas import build_schemas
 from extension_backend.settings import Settings
-from extension_backend.species_store import SpeciesImportError, import_file, load_matcher
+from extension_backend.species_store import (
+    SpeciesImportError,
+    import_file,
+    load_matcher,
+    load_place_index,
+)
 from extension_backend.species_store import status as species_status
 from extension_backend.telegram_links import LinkError, issue_code
+from extension_backend.unit_directory import (
+    UnitChangeError,
+    appendices_arg,
+    apply_unit_changes,
+    channel_problem,
+    channel_target_problem,
+    countries_arg,
+    taxa_arg,
+    unit_code_arg,
+)
 from extension_backend.web_auth import (
     PEOPLE,
     PasswordError,
@@ -48,7 +62,7 @@ from extension_backend.web_auth import (
     normalise_email,
 )
 from matching.analysis import analyze
-from matching.routing import APPENDICES, UnitRule, parse_taxa
+from matching.routing import UnitRule
 from matching.urls import InvalidURL
 
 #: Request line, status, size and time; no client address, so that the logs of a service
@@ -193,6 +207,7 @@ def _line_error(ident: Any, code: str, message: str, field: str | None = None) -
 def cmd_analyze(args: argparse.Namespace) -> int:
     settings = _settings()
     units = _units_for_analysis(settings)
+    load_place_index(settings)  # a fresh process: the cached index, not a second's build
     failures = analyze_lines(sys.stdin, sys.stdout, settings, units)
     return 1 if failures else 0
 
@@ -431,14 +446,8 @@ def _unit_filters(unit: Unit) -> str:
 
 T = TypeVar("T")
 
+
 #: A unit code as the directory writes them: "GB", "COORD", "FR-REVIEW".
-UNIT_CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]{1,15}")
-
-
-class UnitChangeError(ValueError):
-    """A `units add/edit/show` request that cannot be carried out; the message says why."""
-
-
 async def _in_units_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     engine = create_engine(settings.effective_database_url)
     try:
@@ -447,50 +456,6 @@ async def _in_units_session(settings: Settings, work: Callable[[AsyncSession], A
             return await work(session)
     finally:
         await engine.dispose()
-
-
-def _countries_arg(text: str) -> list[str]:
-    """ISO 3166-1 alpha-2 codes from "GB GG JE" (or commas), upper-cased, each once.
-
-    Checked against pycountry so that a typo ("UK") does not leave a country unrouted.
-    """
-    codes = list(dict.fromkeys(text.replace(",", " ").upper().split()))
-    unknown = [c for c in codes if len(c) != 2 or pycountry.countries.get(alpha_2=c) is None]
-    if unknown:
-        raise UnitChangeError(
-            f"unknown country codes: {', '.join(unknown)} (ISO 3166-1 alpha-2, e.g. GB, FR)"
-        )
-    return codes
-
-
-def _appendices_arg(text: str) -> list[str]:
-    """Appendix filter values from "I II" or "review", in their canonical spelling."""
-    canonical = {value.lower(): value for value in APPENDICES}
-    given = list(dict.fromkeys(text.replace(",", " ").split()))
-    unknown = [value for value in given if value.lower() not in canonical]
-    if unknown:
-        raise UnitChangeError(
-            f"unknown appendices: {', '.join(unknown)} (one of {', '.join(APPENDICES)})"
-        )
-    return [canonical[value.lower()] for value in given]
-
-
-def _taxa_arg(text: str) -> list[str]:
-    """Taxon names from "Orchidaceae Dalbergia" or "Dalbergia nigra, Orchidaceae"."""
-    names = sorted(parse_taxa(text), key=str.lower)
-    bad = [name for name in names if not re.fullmatch(r"[^\W\d_][\w .-]*", name)]
-    if bad:
-        raise UnitChangeError(f"not taxon names: {', '.join(bad)}")
-    return names
-
-
-def _unit_code_arg(code: str) -> str:
-    code = code.strip().upper()
-    if not UNIT_CODE.fullmatch(code):
-        raise UnitChangeError(
-            f"unit code {code!r}: 2 to 16 letters, digits, '-' or '_', e.g. GB or FR-REVIEW"
-        )
-    return code
 
 
 def _audit_unit(action: str, code: str, details: dict[str, Any]) -> AuditEvent:
@@ -510,8 +475,8 @@ def _unit_command(run: Callable[[], T]) -> T | None:
 
 def cmd_units_add(args: argparse.Namespace) -> int:
     def values() -> dict[str, Any]:
-        code = _unit_code_arg(args.code)
-        countries = _countries_arg(args.countries or "")
+        code = unit_code_arg(args.code)
+        countries = countries_arg(args.countries or "")
         if args.kind == "national" and not countries:
             raise UnitChangeError("a national unit needs --countries, e.g. --countries 'GB GG'")
         name = (args.name or "").strip()
@@ -522,8 +487,8 @@ def cmd_units_add(args: argparse.Namespace) -> int:
             "name": name,
             "kind": args.kind,
             "countries": countries,
-            "appendices": _appendices_arg(args.appendices or ""),
-            "taxa": _taxa_arg(args.taxa or ""),
+            "appendices": appendices_arg(args.appendices or ""),
+            "taxa": taxa_arg(args.taxa or ""),
             "reporter_cases": bool(args.reporter_cases),
         }
 
@@ -557,11 +522,11 @@ def cmd_units_edit(args: argparse.Namespace) -> int:
         if args.kind is not None:
             changes["kind"] = args.kind
         if args.countries is not None:
-            changes["countries"] = _countries_arg(args.countries)
+            changes["countries"] = countries_arg(args.countries)
         if args.appendices is not None:
-            changes["appendices"] = _appendices_arg(args.appendices)
+            changes["appendices"] = appendices_arg(args.appendices)
         if args.taxa is not None:
-            changes["taxa"] = _taxa_arg(args.taxa)
+            changes["taxa"] = taxa_arg(args.taxa)
         if args.reporter_cases is not None:
             changes["reporter_cases"] = args.reporter_cases
         if args.active is not None:
@@ -579,17 +544,8 @@ def cmd_units_edit(args: argparse.Namespace) -> int:
         unit = await session.get(Unit, code)
         if unit is None:
             raise UnitChangeError(f"no unit {code!r} (see `wildflag units list`)")
-        kind = changes.get("kind", unit.kind)
-        if kind == "national" and not changes.get("countries", unit.countries):
-            raise UnitChangeError("a national unit needs countries")
-        done = {
-            field: {"from": getattr(unit, field), "to": value}
-            for field, value in changes.items()
-            if getattr(unit, field) != value
-        }
+        done = apply_unit_changes(unit, changes)
         if done:
-            for field, change in done.items():
-                setattr(unit, field, change["to"])  # new lists: in-place JSON edits are lost
             session.add(unit)
             session.add(_audit_unit("unit.updated", unit.code, {"changes": done}))
             await session.commit()
@@ -647,8 +603,11 @@ def cmd_units_show(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _edit_unit_channels(settings: Settings, code: str, edit: Any) -> list[dict[str, Any]]:
-    """Apply `edit(channels) -> new channels` to a unit and save; returns the new list."""
+async def _edit_unit_channels(
+    settings: Settings, code: str, edit: Any, audit: tuple[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Apply `edit(unit) -> new channels` to a unit, save it with the audit row
+    `audit` (action, details); returns the new list."""
     engine = create_engine(settings.effective_database_url)
     try:
         await prepare(engine)
@@ -656,39 +615,32 @@ async def _edit_unit_channels(settings: Settings, code: str, edit: Any) -> list[
             unit = await session.get(Unit, code.upper())
             if unit is None:
                 raise ValueError(f"no unit {code!r} (see `wildflag units list`)")
-            channels = edit([dict(c) for c in unit.channels])
+            channels = edit(unit)
             if channels is not None:
                 unit.channels = channels  # a new list: in-place edits of JSON are not saved
                 session.add(unit)
+                action, details = audit
+                session.add(_audit_unit(action, unit.code, {"unit": unit.code, **details}))
                 await session.commit()
             return list(unit.channels)
     finally:
         await engine.dispose()
 
 
-def _run_channel_edit(code: str, edit: Any) -> list[dict[str, Any]] | None:
+def _run_channel_edit(
+    code: str, edit: Any, audit: tuple[str, dict[str, Any]]
+) -> list[dict[str, Any]] | None:
     try:
-        return asyncio.run(_edit_unit_channels(_settings(), code, edit))
+        return asyncio.run(_edit_unit_channels(_settings(), code, edit, audit))
     except ValueError as exc:
         print(f"wildflag: {exc}", file=sys.stderr)
         return None
 
 
-def _channel_target_problem(kind: str, target: str) -> str | None:
-    """Why `target` cannot be a `kind` channel's address, or None."""
-    if kind == "webhook" and not target.startswith(("https://", "http://")):
-        return "a webhook target is an http(s):// URL"
-    if kind == "email" and "@" not in target:
-        return "an email target is an e-mail address"
-    if kind == "telegram" and not (target.lstrip("-").isdigit() or target.startswith("@")):
-        return "a telegram target is a chat id (e.g. -1001234567890) or @channelname"
-    return None
-
-
 def cmd_units_channel_add(args: argparse.Namespace) -> int:
     generated = args.secret is None and args.type == "webhook"
     secret = secrets.token_urlsafe(32) if generated else (args.secret or "")
-    problem = _channel_target_problem(args.type, args.target)
+    problem = channel_target_problem(args.type, args.target)
     if problem:
         print(f"wildflag: {problem}", file=sys.stderr)
         return 2
@@ -696,15 +648,13 @@ def cmd_units_channel_add(args: argparse.Namespace) -> int:
     if secret:
         entry["secret"] = secret
 
-    def add(channels: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        # One outbox row per report, unit and channel type: a second of a type cannot be kept.
-        if any(c.get("type") == args.type for c in channels):
-            raise ValueError(
-                f"unit {args.code.upper()} already has a {args.type} channel; remove it first"
-            )
-        return [*channels, entry]
+    def add(unit: Unit) -> list[dict[str, Any]]:
+        if problem := channel_problem(unit, args.type, args.target):
+            raise ValueError(problem)
+        return [*unit.channels, entry]
 
-    channels = _run_channel_edit(args.code, add)
+    details = {"type": args.type, "target": args.target, "secret": bool(secret)}
+    channels = _run_channel_edit(args.code, add, ("channel.added", details))
     if channels is None:
         return 2
     print(
@@ -717,7 +667,7 @@ def cmd_units_channel_add(args: argparse.Namespace) -> int:
 
 
 def cmd_units_channel_list(args: argparse.Namespace) -> int:
-    channels = _run_channel_edit(args.code, lambda channels: None)
+    channels = _run_channel_edit(args.code, lambda unit: None, ("", {}))
     if channels is None:
         return 2
     for index, channel in enumerate(channels):
@@ -730,12 +680,17 @@ def cmd_units_channel_list(args: argparse.Namespace) -> int:
 
 
 def cmd_units_channel_remove(args: argparse.Namespace) -> int:
-    def remove(channels: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    removed: dict[str, Any] = {}
+
+    def remove(unit: Unit) -> list[dict[str, Any]]:
+        channels = list(unit.channels)
         if not 0 <= args.index < len(channels):
             raise ValueError(f"unit {args.code.upper()} has no channel {args.index}")
+        gone = channels[args.index]
+        removed.update(type=gone.get("type"), target=gone.get("target"), index=args.index)
         return [c for i, c in enumerate(channels) if i != args.index]
 
-    if _run_channel_edit(args.code, remove) is None:
+    if _run_channel_edit(args.code, remove, ("channel.removed", removed)) is None:
         return 2
     print(f"unit {args.code.upper()}: channel {args.index} removed", file=sys.stderr)
     return 0
@@ -1058,6 +1013,7 @@ def parser() -> argparse.ArgumentParser:
     channel_remove.add_argument("code", metavar="CODE")
     channel_remove.add_argument("index", metavar="INDEX", type=int)
     channel_remove.set_defaults(func=cmd_units_channel_remove)
+    export_cli.register(sub)
     return top
 
 

@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     session_idle_minutes: float = Field(default=120.0, gt=0)
     secure_cookies: Literal["auto", "always", "never"] = "auto"
 
+    # The yearly figures for the CITES Secretariat write counts below this as "<N", so that
+    # no seller or reporter can be singled out.
+    secretariat_suppress_below: int = Field(default=3, ge=1)
+
     # The delivery worker: sends the outbox (webhooks, …) to the units' channels.
     delivery_worker: bool = True  # run it inside `wildflag serve`; off in tests driving it
     delivery_poll_seconds: float = Field(default=2.0, gt=0)  # idle wait between polls

@@ -97,7 +97,8 @@ def analyze(
     folded = normalise(text)  # once, for the species and the places
     assessment = matcher.assess(text, folded)
     species = tuple(assessment.matches)
-    appendix = highest_appendix(m.appendix for m in species if m.confidence >= PRIORITY_CONFIDENCE)
+    sure = [m for m in species if m.confidence >= PRIORITY_CONFIDENCE]
+    appendix = highest_appendix(m.appendix for m in most_specific(sure))
     priority, rank = priority_of(appendix)
     jurisdiction = infer_jurisdiction(listing, folded)
     return Analysis(
@@ -114,6 +115,25 @@ def analyze(
         lexicon_version=matcher.version,
         rules_version=RULES_VERSION,
     )
+
+
+def most_specific(matches: Sequence[SpeciesMatch]) -> list[SpeciesMatch]:
+    """The matches that no other match names more precisely.
+
+    "Royal python skins" names *Python regius* (Appendix II) and, through the product term
+    "python skins", the family Pythonidae (written "I/II", because one subspecies is in
+    Appendix I). The family adds nothing the species did not say, and its split listing
+    would rank an Appendix II offer as Appendix I; so a higher taxon counts only when no
+    match in the listing falls under it. A higher taxon named alone keeps its own listing.
+    """
+
+    def under(inner: SpeciesMatch, outer: SpeciesMatch) -> bool:
+        if inner.taxon == outer.taxon:
+            return False
+        higher = {inner.family, inner.order, inner.class_}
+        return outer.taxon in higher or inner.taxon.startswith(outer.taxon + " ")
+
+    return [m for m in matches if not any(under(other, m) for other in matches)]
 
 
 def joined_to_case(

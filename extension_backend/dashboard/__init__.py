@@ -11,7 +11,12 @@ from aiohttp import web
 
 from extension_backend.dashboard import (
     admin,
+    admin_channels,
+    admin_people,
+    admin_tokens,
     audit_page,
+    case_actions,
+    case_evidence,
     case_page,
     events,
     exports,
@@ -22,9 +27,26 @@ from extension_backend.dashboard import (
     trends,
 )
 
-MODULES = (signin, queue, events, case_page, forum, platforms, trends, exports, audit_page, admin)
+MODULES = (
+    signin,
+    queue,
+    events,
+    case_page,
+    case_actions,
+    case_evidence,
+    forum,
+    platforms,
+    trends,
+    exports,
+    audit_page,
+    admin,
+    admin_people,
+    admin_channels,
+    admin_tokens,
+)
 
 
 def add_routes(app: web.Application) -> None:
+    events.setup(app)  # shutdown ends open event streams instead of waiting for them
     for module in MODULES:
         app.router.add_routes(module.routes)

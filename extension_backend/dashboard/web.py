@@ -74,6 +74,19 @@ async def delivery_alert(request: web.Request, me: SignedIn) -> DeliveryAlert | 
     return DeliveryAlert(len(case_ids), list(dict.fromkeys(case_ids))[:5])
 
 
+#: The dashboard's pages: the public pages' strict policy, plus images (evidence thumbnails)
+#: and connections (the queue's event stream) from our own origin, nothing else. Referrers
+#: stay within our origin: with `no-referrer` browsers send `Origin: null` on form posts,
+#: and the origin check (`web_auth.same_origin`) must see our own origin to accept one.
+DASHBOARD_HEADERS = {
+    **PAGE_HEADERS,
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+    "img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'",
+}
+
+
 class PageError(Exception):
     """A page the person may not see or a form that cannot be done, as an HTML error."""
 
@@ -104,7 +117,12 @@ TEMPLATES.filters.setdefault("label", _label)
 def nav_for(me: SignedIn) -> list[tuple[str, str]]:
     """The menu a role sees: (path, label)."""
     role = me.principal.role
-    items = [("/app", "Queue"), ("/app/trends", "Trends"), ("/app/platforms", "Platforms")]
+    items = [
+        ("/app", "Queue"),
+        ("/app/trends", "Trends"),
+        ("/app/exports", "Exports"),
+        ("/app/platforms", "Platforms"),
+    ]
     if role in ADMINS:
         items.append(("/app/admin", "Unit admin" if role == "unit_admin" else "Admin"))
     if role in ADMINS or role in GLOBAL_ROLES:
@@ -135,7 +153,7 @@ def render(
         text=html,
         content_type="text/html",
         status=status,
-        headers={**PAGE_HEADERS, **(headers or {})},
+        headers={**DASHBOARD_HEADERS, **(headers or {})},
     )
 
 

@@ -18,7 +18,13 @@ from typing import Any
 import aiohttp
 import aiosmtplib
 
-from extension_backend.delivery.payload import summary_text
+from extension_backend.delivery.payload import (
+    COMMENT,
+    comment_html,
+    comment_subject,
+    comment_text,
+    summary_text,
+)
 from extension_backend.delivery.signing import sign
 from extension_backend.settings import Settings
 
@@ -146,19 +152,23 @@ class EmailChannel(Channel):
         message = EmailMessage()
         message["From"] = s.smtp_from
         message["To"] = target.address
+        comment = payload.get("event") == COMMENT
         update = " update" if payload.get("event") == "case.updated" else ""
         message["Subject"] = (
-            f"[wildflag] {payload['priority']} case {payload['case']['id']}{update}:"
+            comment_subject(dict(payload))
+            if comment
+            else f"[wildflag] {payload['priority']} case {payload['case']['id']}{update}:"
             f" {payload['reference']}"
         )
         message["Message-ID"] = f"<{idempotency_key}@wildflag>"
         message["X-Wildflag-Idempotency-Key"] = idempotency_key
-        message.set_content(summary_text(dict(payload)))
+        # Plain text only: a comment's text goes out exactly as written, never as HTML.
+        message.set_content(comment_text(dict(payload)) if comment else summary_text(dict(payload)))
+        name = f"wildflag-case-{payload['case']['id']}"
+        if comment:
+            name += f"-comment-{payload['comment']['id']}"
         message.add_attachment(
-            encode_body(payload),
-            maintype="application",
-            subtype="json",
-            filename=f"wildflag-case-{payload['case']['id']}.json",
+            encode_body(payload), maintype="application", subtype="json", filename=f"{name}.json"
         )
         start_tls = {"auto": None, "required": True, "off": False}[s.smtp_starttls]
         try:
@@ -228,15 +238,26 @@ class TelegramChannel(Channel):
             raise DeliveryError("telegram_token is not set", retryable=False)
         url = f"{self.settings.telegram_api_url.rstrip('/')}/bot{token}/sendMessage"
         chat: int | str = int(target.address) if _is_int(target.address) else target.address
-        body = {
-            "chat_id": chat,
-            "text": summary_text(dict(payload))[:4096],  # the Bot API's message limit
-            "link_preview_options": {"is_disabled": True},
-            "reply_markup": case_keyboard(
-                int(payload["case"]["id"]),
-                payload["case"]["url"] if self.settings.public_url else None,
-            ),
-        }
+        body: dict[str, Any]
+        if payload.get("event") == COMMENT:
+            # A forum message: HTML with everything typed escaped (`comment_html`), no case
+            # buttons (it asks for a reply on the case page, not an action).
+            body = {
+                "chat_id": chat,
+                "text": comment_html(dict(payload), link=bool(self.settings.public_url)),
+                "parse_mode": "HTML",
+                "link_preview_options": {"is_disabled": True},
+            }
+        else:
+            body = {
+                "chat_id": chat,
+                "text": summary_text(dict(payload))[:4096],  # the Bot API's message limit
+                "link_preview_options": {"is_disabled": True},
+                "reply_markup": case_keyboard(
+                    int(payload["case"]["id"]),
+                    payload["case"]["url"] if self.settings.public_url else None,
+                ),
+            }
         try:
             async with self.http.post(url, json=body, timeout=self.timeout) as response:
                 status = response.status

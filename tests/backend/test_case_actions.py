@@ -169,9 +169,7 @@ async def test_close_as_false_positive_then_reopen(client, settings, peek, gb_ca
     assert status == 200, body
     assert (body["status"], body["outcome"]) == ("closed", "false_positive")
     assert body["closed_by"]["id"] == officer.id and body["closed_at"]
-    assert (await post(client, path, officer, {"status": "closed", "outcome": "seized"}))[
-        0
-    ] == 409
+    assert (await post(client, path, officer, {"status": "closed", "outcome": "seized"}))[0] == 409
     ack = await post(client, f"/api/v1/cases/{gb_case}/acknowledge", officer)
     assert ack[0] == 409 and "closed" in ack[1]["error"]["message"]
 

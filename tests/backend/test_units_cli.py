@@ -58,6 +58,17 @@ def test_units_channel_add_list_remove(tmp_path):
     listed = run_wildflag("units", "channel", "list", "GB", "--json", data_dir=tmp_path)
     assert [json.loads(line)["type"] for line in listed.stdout.splitlines()] == ["noop"]
 
+    with sqlite3.connect(tmp_path / "wildflag.sqlite3") as db:
+        audited = db.execute(
+            "SELECT action, details FROM audit_events WHERE action LIKE 'channel.%' ORDER BY id"
+        ).fetchall()
+    assert [(action, json.loads(details)["type"]) for action, details in audited] == [
+        ("channel.added", "webhook"),
+        ("channel.added", "noop"),
+        ("channel.removed", "webhook"),
+    ]
+    assert all(secret not in details for _, details in audited)
+
     missing = run_wildflag("units", "channel", "remove", "GB", "5", data_dir=tmp_path)
     assert missing.returncode == 2 and "no channel 5" in missing.stderr
     unknown = run_wildflag("units", "channel", "list", "QQ", data_dir=tmp_path)

@@ -108,3 +108,19 @@ def test_joining_a_case_reads_the_species_of_the_whole_case():
     joined = joined_to_case(alone, [], "I", flora, case_species=[orchid])
     assert joined.units == ["KE"]
     assert joined_to_case(alone, [], "I", flora, "KE").units == ["COORD"]
+
+
+def test_a_species_outranks_the_product_term_of_its_family():
+    """ "Royal python skins": Python regius (II); the family Pythonidae ("I/II") that the
+    product term names adds nothing, so the offer is high, not critical."""
+    result = analyze(
+        Listing(title="Royal python skins x10", text="Python skins for leather work"), UNITS
+    )
+    assert {m.taxon for m in result.species} >= {"Python regius", "Pythonidae"}
+    assert (result.appendix, result.priority) == ("II", "high")
+
+
+def test_a_higher_taxon_named_alone_keeps_its_split_listing():
+    result = analyze(Listing(text="Python skins for leather work, 10 pieces"), UNITS)
+    assert [m.taxon for m in result.species] == ["Pythonidae"]
+    assert (result.appendix, result.priority) == ("I", "critical")
