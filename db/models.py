@@ -296,6 +296,14 @@ class SpeciesMatch(SQLModel, table=True):
             lexicon_version=lexicon_version,
         )
 
+    @property
+    def order(self) -> str | None:
+        return self.order_name
+
+    @property
+    def class_(self) -> str | None:
+        return self.class_name
+
     def to_dict(self) -> dict[str, Any]:
         """The match in the API's shape, the same as `matching.species.SpeciesMatch.to_dict`."""
         return {

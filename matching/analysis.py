@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from matching.appendix import highest_appendix
 from matching.jurisdiction import RULES_VERSION, Jurisdiction, Signal, infer_jurisdiction, weigh
@@ -117,7 +117,23 @@ def analyze(
     )
 
 
-def most_specific(matches: Sequence[SpeciesMatch]) -> list[SpeciesMatch]:
+class Ranked(Protocol):
+    """What `most_specific` reads of a match: a species match, or its stored row."""
+
+    @property
+    def taxon(self) -> str: ...
+    @property
+    def family(self) -> str | None: ...
+    @property
+    def order(self) -> str | None: ...
+    @property
+    def class_(self) -> str | None: ...
+
+
+M = TypeVar("M", bound=Ranked)
+
+
+def most_specific(matches: Sequence[M]) -> list[M]:
     """The matches that no other match names more precisely.
 
     "Royal python skins" names *Python regius* (Appendix II) and, through the product term
@@ -127,7 +143,7 @@ def most_specific(matches: Sequence[SpeciesMatch]) -> list[SpeciesMatch]:
     match in the listing falls under it. A higher taxon named alone keeps its own listing.
     """
 
-    def under(inner: SpeciesMatch, outer: SpeciesMatch) -> bool:
+    def under(inner: M, outer: M) -> bool:
         if inner.taxon == outer.taxon:
             return False
         higher = {inner.family, inner.order, inner.class_}

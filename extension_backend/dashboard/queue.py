@@ -28,7 +28,7 @@ from extension_backend.auth import GLOBAL_ROLES, Principal
 from extension_backend.dashboard.filters import CHANNELS, PRIORITIES, CaseFilters, visible_cases
 from extension_backend.dashboard.web import EDITORS, PageError, page, render
 from extension_backend.web_auth import SignedIn
-from matching.analysis import PRIORITY_CONFIDENCE
+from matching.analysis import PRIORITY_CONFIDENCE, most_specific
 from matching.appendix import RANKS, highest_appendix
 
 routes = web.RouteTableDef()
@@ -164,24 +164,31 @@ async def _rows(session: AsyncSession, cases: list[Case]) -> list[Row]:
 
 async def _species_of(session: AsyncSession, ids: list[int]) -> dict[int, str]:
     """Per case, the taxon its reports name that is most urgent: sure matches before unsure
-    ones, then Appendix I before II before III, then the surest."""
+    ones, then Appendix I before II before III, then the surest. A family named only by the
+    product term of a species also named ("python skins" beside *Python regius*) gives way
+    to the species, as it does when the priority is set (`analysis.most_specific`)."""
     rows = await session.exec(
-        select(Report.case_id, SpeciesMatch.taxon, SpeciesMatch.appendix, SpeciesMatch.confidence)
+        select(Report.case_id, SpeciesMatch)
         .join(Analysis, col(Analysis.report_id) == Report.id)
         .join(SpeciesMatch, col(SpeciesMatch.analysis_id) == Analysis.id)
         .where(col(Report.case_id).in_(ids))
     )
-    best: dict[int, tuple[tuple[int, int, float], str]] = {}
-    for case_id, taxon, appendix, confidence in rows.all():
-        top = highest_appendix([appendix])
-        urgency = (
-            0 if confidence >= PRIORITY_CONFIDENCE else 1,
-            RANKS[top] if top else len(RANKS) + 1,
-            -confidence,
-        )
-        if case_id not in best or urgency < best[case_id][0]:
-            best[case_id] = (urgency, taxon)
-    return {case_id: taxon for case_id, (_, taxon) in best.items()}
+    per_case: dict[int, list[SpeciesMatch]] = {}
+    for case_id, match in rows.all():
+        per_case.setdefault(case_id, []).append(match)
+    best: dict[int, str] = {}
+    for case_id, matches in per_case.items():
+
+        def urgency(match: SpeciesMatch) -> tuple[int, int, float]:
+            top = highest_appendix([match.appendix])
+            return (
+                0 if match.confidence >= PRIORITY_CONFIDENCE else 1,
+                RANKS[top] if top else len(RANKS) + 1,
+                -match.confidence,
+            )
+
+        best[case_id] = min(most_specific(matches), key=urgency).taxon
+    return best
 
 
 async def _choices(

@@ -303,3 +303,25 @@ async def test_empty_queue_says_so_and_the_page_needs_sign_in(dash, browser):
     # A stranger is sent to sign in.
     response = await dash.get("/app?priority=critical", allow_redirects=False)
     assert response.status == 303 and response.headers["Location"].startswith("/login")
+
+
+async def test_the_species_column_names_the_species_not_its_family(dash, browser, settings):
+    """ "Royal python skins" names Python regius (II); the family its product term names
+    gives way, in the queue as in the priority."""
+    from tests.dashboard.conftest import case_of, report
+
+    case_id = await case_of(
+        settings,
+        (
+            await report(
+                dash,
+                url="https://www.gumtree.com/p/reptiles/royal-python/1458893321",
+                title="Royal python skins x10",
+                text="Python skins for leather work, ships from Manchester",
+            )
+        )["reference"],
+    )
+    _, html = await (await browser("officer", "GB")).get("/app")
+    row = html.split(f'data-case="{case_id}"', 1)[1].split("</tr>", 1)[0]
+    assert "Python regius" in row and "Pythonidae" not in row
+    assert "high" in row
