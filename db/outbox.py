@@ -9,18 +9,23 @@ from db.models import Delivery, Unit
 from db.types import utcnow
 
 
-def deliveries_for(unit: Unit, case_id: int, report_id: int, topic: str = "") -> list[Delivery]:
+def deliveries_for(
+    unit: Unit, case_id: int, report_id: int, topic: str = "", *, channels: bool = True
+) -> list[Delivery]:
     """A delivery row for every channel of `unit`, for one report of a case.
 
     `topic` says what it is about: "" a report of the case, "comment:<id>" a forum message
     (then `report_id` is the case's latest report, which the unique destination key needs).
 
     Every unit sees its cases in the dashboard; that copy is delivered by being stored, so
-    its row starts as sent. Each configured channel gets a pending row for the worker.
+    its row starts as sent. Each configured channel gets a pending row for the worker,
+    unless `channels` is false (a flood of reports of one case: the dashboard row records
+    the report, the unit's channels already have a notification coming).
     """
     now = utcnow()
     destinations = [("dashboard", "")] + [
-        (str(c.get("type", "")), str(c.get("target", ""))) for c in unit.channels
+        (str(c.get("type", "")), str(c.get("target", "")))
+        for c in (unit.channels if channels else [])
     ]
     rows = []
     for channel, target in destinations:

@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -33,6 +34,7 @@ from db.models import (
     AuditEvent,
     Case,
     CaseUnit,
+    Delivery,
     Evidence,
     ImageMatch,
     JurisdictionDecision,
@@ -461,6 +463,7 @@ class Intake:
             await self._record_analysis(session, report, case, analysis)
             _update_case(case, analysis, fields)
             session.add(case)
+            await _count_report(session, case)
             session.add(
                 AuditEvent(
                     actor=principal.actor if principal else "anonymous",
@@ -490,6 +493,28 @@ class Intake:
             case_reports=case.report_count,
             receipt_token=receipt_token,
         )
+
+    async def _recently_told(self, session: AsyncSession, case_id: int, unit_code: str) -> bool:
+        """Whether `unit_code`'s channels were given a notification of this case within
+        `update_quiet_minutes`. A listing reported thousands of times (a campaign, a bot, a
+        seller probing) stays one case whose count grows, and the unit hears of it at most
+        once per quiet period instead of once per report: the notification, built when it
+        is sent, carries the count as it is then. (With a unit's receiver down for hours,
+        that is still one row per period, not one per report.)
+        """
+        since = utcnow() - timedelta(minutes=self.settings.update_quiet_minutes)
+        recent = await session.exec(
+            select(Delivery.id)
+            .where(
+                Delivery.case_id == case_id,
+                Delivery.unit_code == unit_code,
+                Delivery.topic == "",
+                Delivery.channel != "dashboard",
+                col(Delivery.created_at) >= since,
+            )
+            .limit(1)
+        )
+        return recent.first() is not None
 
     async def _case_for(
         self,
@@ -610,7 +635,10 @@ class Intake:
                 session.add(CaseUnit(case_id=_id(case), unit_code=route.unit, reason=route.reason))
             unit = await session.get(Unit, route.unit)
             assert unit is not None, "routing returned a unit that is not in the directory"
-            session.add_all(deliveries_for(unit, _id(case), _id(report)))
+            notify = route.unit not in routed or not await self._recently_told(
+                session, _id(case), route.unit
+            )
+            session.add_all(deliveries_for(unit, _id(case), _id(report), channels=notify))
 
 
 _REPORT_TEXT_FIELDS = (
@@ -646,8 +674,22 @@ def _update_case(case: Case, analysis: Analysis, fields: dict[str, Any]) -> None
         case.country = analysis.jurisdiction.country
     if not case.title and fields.get("title"):
         case.title = _text(fields["title"])[:1000]
-    case.report_count += 1
     case.updated_at = utcnow()
+
+
+async def _count_report(session: AsyncSession, case: Case) -> None:
+    """One more report on `case`, counted in the database: concurrent reports of one
+    listing each add one (a count read and written back here would lose all but the last
+    of them). The row stays locked until the report commits, on PostgreSQL as on SQLite."""
+    count = (
+        await session.exec(
+            update(Case)
+            .where(col(Case.id) == case.id)
+            .values(report_count=col(Case.report_count) + 1)
+            .returning(col(Case.report_count))
+        )
+    ).scalar_one()
+    set_committed_value(case, "report_count", count)
 
 
 async def _case_species(session: AsyncSession, case_id: int) -> list[Taxon]:

@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     # no seller or reporter can be singled out.
     secretariat_suppress_below: int = Field(default=3, ge=1)
 
+    # Flood protection: once a unit's channels were told of a case, further reports of it
+    # within this many minutes are counted on the case (and in the dashboard) but send no
+    # new notification; the next one after the quiet period carries the count.
+    update_quiet_minutes: float = Field(default=10.0, ge=0)
+
     # The delivery worker: sends the outbox (webhooks, …) to the units' channels.
     delivery_worker: bool = True  # run it inside `wildflag serve`; off in tests driving it
     delivery_poll_seconds: float = Field(default=2.0, gt=0)  # idle wait between polls

@@ -123,4 +123,6 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         database_url=database_url,
         public_url="http://wildflag.test",
         anonymous_reports_per_minute=1000,
+        # Every report notifies: tests of flood protection set their own quiet period.
+        update_quiet_minutes=0,
     )
