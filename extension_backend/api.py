@@ -38,24 +38,33 @@ def client_key(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
+def _limit(wait: int, source: str) -> None:
+    """429 with `Retry-After` when a rate limit says to wait."""
+    if wait:
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"too many reports from this {source}; try again in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
+
+
 @routes.post("/api/v1/reports")
 async def post_report(request: web.Request) -> web.Response:
     settings = request.app[keys.SETTINGS]
     key = idempotency_key(request)
     principal = await principal_of(request)
+    if principal is not None:
+        # A token has its own limit: an officer's is generous for a person and stops a
+        # script with a leaked token; the bot's covers everyone it relays for.
+        limiter = keys.BOT_LIMITER if principal.is_bot else keys.TOKEN_LIMITER
+        _limit(request.app[limiter].hit(f"account:{principal.account_id}"), "token")
     if principal is not None and principal.is_bot:
         # The bot relays the public's reports anonymously, all from its one address: the
         # per-address limit would stop everyone at once, so the bot limits per user itself.
         principal = None
     elif principal is None:
-        wait = request.app[keys.ANON_LIMITER].hit(client_key(request))
-        if wait:
-            raise ApiError(
-                429,
-                "rate_limited",
-                f"too many reports from this address; try again in {wait} s",
-                headers={"Retry-After": str(wait)},
-            )
+        _limit(request.app[keys.ANON_LIMITER].hit(client_key(request)), "address")
     data, files = await read_report_request(request, settings)
     report = validate(request.app[keys.SCHEMAS].report, data)
     receipt = await request.app[keys.INTAKE].submit(

@@ -66,6 +66,8 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.SETTINGS] = settings
     app[keys.SCHEMAS] = build_schemas(settings)
     app[keys.ANON_LIMITER] = RateLimiter(settings.anonymous_reports_per_minute)
+    app[keys.TOKEN_LIMITER] = RateLimiter(settings.token_reports_per_minute)
+    app[keys.BOT_LIMITER] = RateLimiter(settings.bot_reports_per_minute)
     app[keys.LOGIN_LIMITER] = RateLimiter(LOGIN_FAILURES, LOGIN_WINDOW)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(evidence_api.links_context)  # the evidence link secret

@@ -21,5 +21,7 @@ STORE = web.AppKey("store", EvidenceStore)
 MATCHER = web.AppKey("matcher", SpeciesMatcher)
 INTAKE = web.AppKey("intake", Intake)
 ANON_LIMITER = web.AppKey("anonymous_limiter", RateLimiter)
+TOKEN_LIMITER = web.AppKey("token_limiter", RateLimiter)
+BOT_LIMITER = web.AppKey("bot_limiter", RateLimiter)
 #: Failed dashboard sign-ins, per address and per e-mail.
 LOGIN_LIMITER = web.AppKey("login_limiter", RateLimiter)

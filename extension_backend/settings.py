@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     # Anonymous intake per client address: enough for a person flagging listings by hand,
     # too few for a script to flood the units.
     anonymous_reports_per_minute: int = Field(default=20, ge=1)
+    # Reports per minute per bearer token: a person's (officer, unit admin…), and the
+    # Telegram bot's, which relays everyone's reports and limits each user itself.
+    token_reports_per_minute: int = Field(default=60, ge=1)
+    bot_reports_per_minute: int = Field(default=600, ge=1)
 
     # Apply migrations and seed the units directory when the service starts. Turn off
     # when migrations are run as a separate deployment step (`wildflag db upgrade`).

@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import re
+from typing import Any
 
 from aiohttp import FormData
 from PIL import Image
@@ -236,6 +237,33 @@ async def test_rate_limit_on_anonymous_reports(make_client, settings):
     assert third.status == 429
     assert 1 <= int(third.headers["Retry-After"]) <= 60
     assert (await third.json())["error"]["code"] == "rate_limited"
+
+
+async def test_rate_limit_per_token_and_for_the_bot(make_client, settings, peek):
+    limited = settings.model_copy(
+        update={"token_reports_per_minute": 2, "bot_reports_per_minute": 3}
+    )
+    client = await make_client(limited)
+    officer, other, bot = (
+        await peek.token("officer", "GB"),
+        await peek.token("officer", "GB"),
+        await peek.token("bot", None),
+    )
+
+    async def send(token: str) -> Any:
+        return await client.post(
+            "/api/v1/reports",
+            json={"text": "parrot"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+
+    assert [(await send(officer)).status for _ in range(2)] == [201, 201]
+    third = await send(officer)
+    assert third.status == 429 and int(third.headers["Retry-After"]) >= 1
+    error = (await third.json())["error"]
+    assert error["code"] == "rate_limited" and "this token" in error["message"]
+    assert (await send(other)).status == 201  # each token its own limit
+    assert [(await send(bot)).status for _ in range(4)] == [201, 201, 201, 429]
 
 
 async def test_a_case_is_placed_by_the_signals_of_all_its_reports(client, peek):
