@@ -6,6 +6,7 @@ Handlers only translate HTTP to the intake pipeline and back; every decision is 
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from aiohttp import web
@@ -38,6 +39,18 @@ def client_key(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
+def _blocked(request: web.Request) -> bool:
+    """Whether the caller's address is in one of the operator's `blocked_networks`."""
+    networks = request.app[keys.SETTINGS].blocked_networks
+    if not networks or request.remote is None:
+        return False
+    try:
+        address = ipaddress.ip_address(request.remote)
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
+
+
 def _limit(wait: int, source: str) -> None:
     """429 with `Retry-After` when a rate limit says to wait."""
     if wait:
@@ -64,6 +77,8 @@ async def post_report(request: web.Request) -> web.Response:
         # per-address limit would stop everyone at once, so the bot limits per user itself.
         principal = None
     elif principal is None:
+        if _blocked(request):
+            raise ApiError(403, "blocked", "reports from this network are not accepted")
         _limit(request.app[keys.ANON_LIMITER].hit(client_key(request)), "address")
     data, files = await read_report_request(request, settings)
     report = validate(request.app[keys.SCHEMAS].report, data)

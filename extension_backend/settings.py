@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, IPvAnyNetwork, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     anonymous_reports_per_minute: int = Field(default=20, ge=1)
     # Reports per minute per bearer token: a person's (officer, unit admin…), and the
     # Telegram bot's, which relays everyone's reports and limits each user itself.
+    # Networks (CIDR, e.g. "203.0.113.0/24", or single addresses) whose reports are refused
+    # with 403: an operator's answer to a source that floods or abuses intake.
+    blocked_networks: list[IPvAnyNetwork] = Field(default_factory=list)
     token_reports_per_minute: int = Field(default=60, ge=1)
     bot_reports_per_minute: int = Field(default=600, ge=1)
 

@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import re
+from ipaddress import ip_network
 from typing import Any
 
 from aiohttp import FormData
@@ -23,6 +24,7 @@ from db.models import (
     Report,
     SpeciesMatch,
 )
+from extension_backend.settings import Settings
 from tests.helpers import image_bytes
 
 IVORY = {
@@ -290,3 +292,24 @@ async def test_stronger_evidence_in_a_later_report_moves_the_case(client, peek):
     assert case.country == "FR"
     # The unit that already had the case keeps it; the new one is added.
     assert sorted(r.unit_code for r in await peek.rows(CaseUnit)) == ["DE", "FR"]
+
+
+async def test_a_blocked_network_is_refused_and_nothing_is_stored(
+    make_client, settings, nothing_stored
+):
+    blocked = settings.model_copy(
+        update={"blocked_networks": [ip_network("127.0.0.0/8"), ip_network("2001:db8::/32")]}
+    )
+    client = await make_client(blocked)
+    response = await client.post("/api/v1/reports", json={"text": "pangolin scales"})
+    assert response.status == 403
+    assert (await response.json())["error"]["code"] == "blocked"
+
+
+async def test_other_networks_are_not_blocked(make_client, settings, monkeypatch):
+    monkeypatch.setenv("WILDFLAG_BLOCKED_NETWORKS", '["203.0.113.0/24", "198.51.100.7"]')
+    from_env = Settings(data_dir=settings.data_dir, database_url=settings.database_url)
+    assert [str(n) for n in from_env.blocked_networks] == ["203.0.113.0/24", "198.51.100.7/32"]
+    client = await make_client(from_env)
+    response = await client.post("/api/v1/reports", json={"text": "pangolin scales"})
+    assert response.status == 201
