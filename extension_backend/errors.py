@@ -75,10 +75,15 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_response(error)
     except CaseChangeError as error:  # a merge, split or reroute that cannot be done as asked
         return error_response(ApiError(409, "conflict", str(error)))
-    except web.HTTPRequestEntityTooLarge as exc:
+    except web.RequestPayloadError:
+        # The body broke off or its Content-Encoding (gzip, deflate) does not decode.
         return error_response(
-            ApiError(413, "too_large", f"the request is larger than {exc.max_size} bytes")
+            ApiError(400, "malformed_body", "the request body cannot be read or decoded")
         )
+    except web.HTTPRequestEntityTooLarge as exc:
+        # aiohttp raises this when a body outgrows `client_max_size` (a chunked body has no
+        # Content-Length to refuse up front); the limit is only in its text.
+        return error_response(ApiError(413, "too_large", f"the request is too large: {exc.text}"))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -8,10 +8,12 @@ well-formed content whose values are wrong.
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ValidationError
 
 from extension_backend.errors import ApiError
@@ -35,32 +37,119 @@ def check_declared_length(request: web.Request, limit: int) -> None:
         raise ApiError(413, "too_large", f"the request is larger than {limit} bytes")
 
 
+class _Refused(ValueError):
+    """Raised from inside the JSON decoder's hooks; becomes an `ApiError` in `parse_json`."""
+
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.field = field
+
+
+def _no_constant(name: str) -> Any:
+    raise _Refused("malformed_json", f"{name} is not JSON (RFC 8259 has no such number)")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (math.inf, -math.inf):
+        raise _Refused("malformed_json", f"the number {text[:40]} is out of range")
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys are unique. A repeated key is refused rather than resolved:
+    a proxy, a log or a WAF that keeps the first value and Python that keeps the last
+    would otherwise disagree about what was reported."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _Refused("duplicate_key", f"the key {key!r} appears more than once", key)
+        result[key] = value
+    return result
+
+
 def parse_json(raw: bytes, *, what: str = "body") -> Any:
+    """Strict JSON: UTF-8, one value, finite numbers, unique keys, bounded nesting.
+
+    Python's decoder would accept `NaN`, `Infinity` and repeated keys; a stored NaN price
+    breaks every JSON consumer downstream, so they are refused here. Nesting deep enough
+    to exhaust the stack raises RecursionError in the C decoder, caught as a 400.
+    """
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ApiError(400, "invalid_utf8", f"the {what} is not valid UTF-8") from None
     try:
-        return json.loads(text)
+        return json.loads(
+            text,
+            parse_constant=_no_constant,
+            parse_float=_finite,
+            object_pairs_hook=_unique_keys,
+        )
     except RecursionError:
         raise ApiError(400, "malformed_json", f"the {what} is nested too deeply") from None
+    except _Refused as exc:
+        raise ApiError(400, exc.code, f"the {what} is refused: {exc}", field=exc.field) from None
     except ValueError as exc:
         raise ApiError(400, "malformed_json", f"the {what} is not valid JSON: {exc}") from None
+
+
+#: Characters no text field may hold: NUL (PostgreSQL refuses it in text) and UTF-16
+#: surrogates, which a JSON `\ud800` escape can smuggle in and no database can store.
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def _unstorable(value: Any) -> bool:
+    if isinstance(value, str):
+        return _UNSTORABLE.search(value) is not None
+    if isinstance(value, list):
+        return any(_unstorable(item) for item in value)
+    if isinstance(value, dict):
+        return any(_unstorable(k) or _unstorable(v) for k, v in value.items())
+    return False
+
+
+def check_characters(data: dict[str, Any]) -> None:
+    """422 `invalid_characters` for NUL or a lone surrogate anywhere in the object.
+
+    Refused rather than silently removed: the report is evidence, and what is stored must
+    be what was sent. A bad key is not echoed back (the answer must itself be clean text).
+    """
+    for key, value in data.items():
+        if _unstorable(key):
+            raise ApiError(
+                422,
+                "invalid_characters",
+                "a field name holds NUL or a lone UTF-16 surrogate",
+            )
+        if _unstorable(value):
+            raise ApiError(
+                422,
+                "invalid_characters",
+                f"{key}: NUL characters and lone UTF-16 surrogates are not accepted",
+                field=key,
+            )
 
 
 def validate(model: type[BaseModel], data: Any) -> BaseModel:
     """Validate `data` against `model`; the first problem becomes a 422 naming its field."""
     if not isinstance(data, dict):
         raise ApiError(422, "invalid_body", "expected a JSON object")
+    check_characters(data)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or None
+        # The top-level key: deeper parts of `loc` are a union's member names or a list
+        # index ("price.constrained-str"), which no client sent.
+        field = str(first["loc"][0]) if first["loc"] else None
         message = first["msg"]
         if first["type"] == "extra_forbidden":
             message = "unknown field"
-        code = "unknown_field" if first["type"] == "extra_forbidden" else "invalid_field"
+        code = {"extra_forbidden": "unknown_field", "invalid_url": "invalid_url"}.get(
+            first["type"], "invalid_field"
+        )
         raise ApiError(
             422, code, f"{field}: {message}" if field else message, field=field
         ) from None
@@ -83,7 +172,14 @@ async def _read_part(part: BodyPartReader, limit: int, name: str) -> bytes:
                 413, "too_large", f"part {name!r} is larger than {limit} bytes", field=name
             )
         chunks.append(chunk)
-    return part.decode(b"".join(chunks))
+    try:
+        # Applies a Content-Transfer-Encoding if one was sent (browsers never send one):
+        # bad base64 is a ValueError, an encoding aiohttp does not know a RuntimeError.
+        return part.decode(b"".join(chunks))
+    except (ValueError, RuntimeError) as exc:
+        raise ApiError(
+            400, "malformed_multipart", f"part {name!r} cannot be decoded: {exc}", field=name
+        ) from None
 
 
 async def read_report_request(
@@ -109,7 +205,9 @@ async def read_report_request(
     while True:
         try:
             part = await reader.next()
-        except ValueError as exc:
+        except (ValueError, HttpProcessingError) as exc:
+            # HttpProcessingError: aiohttp's InvalidHeader for a part header it cannot
+            # parse (a raw NUL in a filename, say), which is no ValueError.
             raise ApiError(
                 400, "malformed_multipart", f"unreadable multipart body: {exc}"
             ) from None

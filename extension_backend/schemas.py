@@ -7,6 +7,7 @@ settings, which is why the request models are built by `build_schemas(settings)`
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -16,9 +17,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    Strict,
     StringConstraints,
     create_model,
 )
+from pydantic_core import PydanticCustomError
 
 from extension_backend.settings import Settings
 
@@ -41,12 +44,35 @@ def _currency(value: str | None) -> str | None:
     return code
 
 
+#: Unicode categories no URL may hold: format characters (bidi overrides and isolates,
+#: zero-width spaces), controls, and line/paragraph/space separators. They make an address
+#: read differently from what it is (`…/itm/1\u202egpj.exe` shows as `…/itm/1exe.jpg`).
+_INVISIBLE = frozenset({"Cf", "Cc", "Zl", "Zp", "Zs"})
+
+
 def _http_url(value: str | None) -> str | None:
     if not value:
         return None
     if not value.lower().startswith(("http://", "https://")):
         raise ValueError("must be an http:// or https:// address")
+    if any(unicodedata.category(c) in _INVISIBLE for c in value):
+        raise PydanticCustomError(
+            "invalid_url",
+            "URL contains invisible or direction-changing characters (e.g. U+202E)",
+        )
     return value
+
+
+def _one_line(value: str | None) -> str | None:
+    """Line breaks (any that `str.splitlines` knows, U+2028 included) become spaces.
+
+    A title, a seller or a place is one line on the listing. Notifications are built line
+    by line ("Seller: …", "Case: <link>"), so a break typed into one of these fields could
+    forge a line of the unit's mail or chat; long fields (`text`, `notes`) keep theirs.
+    """
+    if value is None:
+        return None
+    return " ".join(part.strip() for part in value.splitlines()).strip()
 
 
 CountryCode = Annotated[str | None, AfterValidator(_country)]
@@ -71,7 +97,11 @@ class Schemas:
 
 def build_schemas(settings: Settings) -> Schemas:
     """Request models whose length limits are this deployment's settings."""
-    short = Annotated[str | None, StringConstraints(max_length=settings.max_field_chars)]
+    short = Annotated[
+        str | None,
+        StringConstraints(max_length=settings.max_field_chars),
+        AfterValidator(_one_line),
+    ]
     long = Annotated[str | None, StringConstraints(max_length=settings.max_text_chars)]
     url = Annotated[
         str | None,
@@ -93,7 +123,8 @@ def build_schemas(settings: Settings) -> Schemas:
         __doc__="A report of a suspicious listing. At least one of url, text or images.",
         **listing,
         price=(
-            Annotated[str | float | None, Field(union_mode="left_to_right")],
+            # Strict float: JSON `true` is no price (lax mode would store it as 1.0).
+            Annotated[str | Annotated[float, Strict()] | None, Field(union_mode="left_to_right")],
             Field(None, description="Price as shown, e.g. '1200' or '1,200.00'."),
         ),
         currency=(CurrencyCode, Field(None, description="ISO 4217 code, e.g. EUR.")),
