@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import Account, Unit
@@ -66,3 +66,11 @@ async def create_account(
     session.add(account)
     await session.flush()
     return account
+
+
+async def display_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
+    """How pages name these accounts to colleagues: the name, else the e-mail's local part."""
+    if not ids:
+        return {}
+    rows = await session.exec(select(Account).where(col(Account.id).in_(ids)))
+    return {a.id: a.name or (a.email or "").partition("@")[0] for a in rows.all() if a.id}

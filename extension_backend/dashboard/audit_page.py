@@ -19,7 +19,7 @@ carries the same filters, streams like the case exports and is itself audited
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -33,6 +33,7 @@ from db.models import Account, AuditEvent, CaseUnit
 from extension_backend import keys
 from extension_backend.auth import GLOBAL_ROLES, Principal
 from extension_backend.dashboard.exports import DOWNLOAD_HEADERS, audit_export
+from extension_backend.dashboard.filters import start_of
 from extension_backend.dashboard.web import PageError, page, render
 from extension_backend.export_rows import AUDIT_COLUMNS, Tally, audit_rows, encoder_for, stream_rows
 from extension_backend.web_auth import SignedIn
@@ -94,14 +95,10 @@ class AuditFilters:
             if ident.strip():
                 query = query.where(AuditEvent.object_id == ident.strip())
         if self.since:
-            query = query.where(col(AuditEvent.at) >= _start_of(self.since))
+            query = query.where(col(AuditEvent.at) >= start_of(self.since))
         if self.until:
-            query = query.where(col(AuditEvent.at) < _start_of(self.until + timedelta(days=1)))
+            query = query.where(col(AuditEvent.at) < start_of(self.until + timedelta(days=1)))
         return query
-
-
-def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def visible_events(principal: Principal) -> SelectOfScalar[AuditEvent]:

@@ -102,9 +102,9 @@ class CaseFilters:
         elif self.assigned:
             query = query.where(Case.assigned_account_id == int(self.assigned))
         if self.since:
-            query = query.where(col(Case.created_at) >= _start_of(self.since))
+            query = query.where(col(Case.created_at) >= start_of(self.since))
         if self.until:
-            query = query.where(col(Case.created_at) < _start_of(self.until + timedelta(days=1)))
+            query = query.where(col(Case.created_at) < start_of(self.until + timedelta(days=1)))
         if self.platform:
             listed = select(Listing.case_id).where(Listing.platform == self.platform)
             query = query.where(col(Case.id).in_(listed))
@@ -131,7 +131,8 @@ def visible_cases(principal: Principal) -> SelectOfScalar[Case]:
     return query
 
 
-def _start_of(day: date) -> datetime:
+def start_of(day: date) -> datetime:
+    """The first instant (UTC) of `day`: where a date filter's range begins."""
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 

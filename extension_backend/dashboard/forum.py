@@ -25,6 +25,7 @@ from db.cases import CaseChangeError, units_of
 from db.models import Account, Case, CaseComment, Report, Unit
 from db.outbox import deliveries_for
 from extension_backend import keys
+from extension_backend.accounts import display_names
 from extension_backend.auth import GLOBAL_ROLES, Principal
 from extension_backend.cases_api import audit, case_id_of, visible_case
 from extension_backend.dashboard.web import page, render
@@ -69,7 +70,7 @@ async def forum_section(session: AsyncSession, case: Case, me: SignedIn) -> dict
     ids = {c.account_id for c in comments}
     for c in comments:
         ids.update(int(i) for i in c.mentions.get("accounts", []))
-    names = await _names(session, ids)
+    names = await display_names(session, ids)
     views = [
         CommentView(
             comment=c,
@@ -102,13 +103,6 @@ async def _merged_family(session: AsyncSession, case_id: int) -> list[int]:
         frontier = [i for i in rows.all() if i is not None and i not in found]
         found += frontier
     return found
-
-
-async def _names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    rows = await session.exec(select(Account).where(col(Account.id).in_(ids)))
-    return {a.id: a.name or (a.email or "").partition("@")[0] for a in rows.all() if a.id}
 
 
 async def mentionable(session: AsyncSession, units: list[str]) -> list[Person]:

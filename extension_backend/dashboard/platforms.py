@@ -27,6 +27,7 @@ from db.models import Account, AuditEvent, Case, Platform, PlatformReferral
 from db.platforms import directory, directory_stats, suggested_platform
 from db.types import utcnow
 from extension_backend import keys
+from extension_backend.accounts import display_names
 from extension_backend.auth import Principal
 from extension_backend.cases_api import audit, case_id_of, visible_case
 from extension_backend.dashboard.web import EDITORS, PageError, page, render
@@ -62,7 +63,7 @@ async def referral_section(session: AsyncSession, case: Case, me: SignedIn) -> d
             .order_by(col(PlatformReferral.referred_at), col(PlatformReferral.id))
         )
     ).all()
-    names = await _names(session, {r.referred_by_id for r in referrals})
+    names = await display_names(session, {r.referred_by_id for r in referrals})
     suggested = await suggested_platform(session, case.id, platforms)
     return {
         "referrals": [
@@ -75,13 +76,6 @@ async def referral_section(session: AsyncSession, case: Case, me: SignedIn) -> d
         "resolutions": RESOLUTIONS,
         "today": utcnow().date().isoformat(),
     }
-
-
-async def _names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    rows = await session.exec(select(Account).where(col(Account.id).in_(ids)))
-    return {a.id: a.name or (a.email or "").partition("@")[0] for a in rows.all() if a.id}
 
 
 # -- the directory -----------------------------------------------------------------------

@@ -19,7 +19,7 @@ import csv
 import io
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -36,8 +36,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from db.models import Analysis, AuditEvent, Case, Listing, Report, SpeciesMatch, Unit
 from extension_backend import keys
 from extension_backend.auth import GLOBAL_ROLES, Principal
-from extension_backend.dashboard.filters import CaseFilters, visible_cases
+from extension_backend.dashboard.filters import CaseFilters, start_of, visible_cases
 from extension_backend.dashboard.web import PageError, page, render
+from extension_backend.export_rows import neutralise
 from extension_backend.pages import PAGE_HEADERS
 from extension_backend.web_auth import SignedIn
 from matching.prices import Price, PriceSummary, find_price, median_by_product, parse_price
@@ -171,12 +172,12 @@ class Window:
 
     @property
     def start(self) -> datetime:
-        return datetime.combine(self.since, time.min, tzinfo=UTC)
+        return start_of(self.since)
 
     @property
     def end(self) -> datetime:
         """Exclusive: the start of the day after `until`."""
-        return datetime.combine(self.until + timedelta(days=1), time.min, tzinfo=UTC)
+        return start_of(self.until + timedelta(days=1))
 
     def periods(self) -> list[str]:
         """Every period key in the window, empty ones included, oldest first."""
@@ -781,7 +782,8 @@ async def trends_csv(request: web.Request, me: SignedIn) -> web.Response:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for row in series[name].csv_rows():
-        writer.writerow([_cell(value) for value in row])
+        # A platform or host name is partly the seller's doing: no cell runs as a formula.
+        writer.writerow([neutralise(value) for value in row])
     filename = f"wildflag-trends-{name}-{scope.window.since}-{scope.window.until}.csv"
     return web.Response(
         text=buffer.getvalue(),
@@ -792,11 +794,3 @@ async def trends_csv(request: web.Request, me: SignedIn) -> web.Response:
             "Content-Disposition": f'attachment; filename="{filename}"',
         },
     )
-
-
-def _cell(value: str) -> str:
-    """A CSV cell a spreadsheet will not run as a formula (a platform or host name is
-    partly the seller's doing)."""
-    if value and value[0] in "=+-@\t\r":
-        return "'" + value
-    return value
