@@ -29,6 +29,7 @@ from extension_backend.images import ImageIndex
 from extension_backend.intake import Intake
 from extension_backend.ratelimit import RateLimiter
 from extension_backend.schemas import build_schemas
+from extension_backend.security_headers import add_security_headers
 from extension_backend.settings import Settings
 from extension_backend.species_store import load_matcher
 from extension_backend.web_auth import LOGIN_FAILURES, LOGIN_WINDOW
@@ -64,6 +65,7 @@ def create_app(settings: Settings) -> web.Application:
         client_max_size=settings.max_request_bytes,
     )
     app[keys.SETTINGS] = settings
+    app.on_response_prepare.append(add_security_headers)
     app[keys.SCHEMAS] = build_schemas(settings)
     app[keys.ANON_LIMITER] = RateLimiter(settings.anonymous_reports_per_minute)
     app[keys.TOKEN_LIMITER] = RateLimiter(settings.token_reports_per_minute)
