@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from urllib.parse import quote, unquote, urlsplit
@@ -202,12 +203,24 @@ def _extractor() -> tldextract.TLDExtract:
     return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
+#: Unicode categories no URL may hold: format characters (bidi overrides and isolates,
+#: zero-width spaces), controls, and line/paragraph/space separators. They make an address
+#: read differently from what it is (`…/itm/1\u202egpj.exe` shows as `…/itm/1exe.jpg`).
+INVISIBLE_CATEGORIES = frozenset({"Cf", "Cc", "Zl", "Zp", "Zs"})
+INVISIBLE_MESSAGE = "URL contains invisible or direction-changing characters (e.g. U+202E)"
+
+
+def has_invisible(text: str) -> bool:
+    """Whether `text` holds a character of `INVISIBLE_CATEGORIES`."""
+    return any(unicodedata.category(ch) in INVISIBLE_CATEGORIES for ch in text)
+
+
 def canonical_url(url: str) -> CanonicalURL:
     """Clean `url` and derive the key of the listing it points to.
 
     Raises `InvalidURL` for anything that is not an absolute http(s) URL with a host:
-    other schemes, credentials in the URL, bad ports or host names, whitespace or control
-    characters inside, and URLs longer than `MAX_URL_LENGTH`.
+    other schemes, credentials in the URL, bad ports or host names, whitespace, control or
+    invisible (format) characters inside, and URLs longer than `MAX_URL_LENGTH`.
     """
     text = url.strip()
     if not text:
@@ -216,6 +229,8 @@ def canonical_url(url: str) -> CanonicalURL:
         raise InvalidURL(f"URL longer than {MAX_URL_LENGTH} characters")
     if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text):
         raise InvalidURL("URL contains whitespace or control characters")
+    if has_invisible(text):
+        raise InvalidURL(INVISIBLE_MESSAGE)
     if "\\" in text:
         raise InvalidURL("URL contains a backslash")
     try:

@@ -275,3 +275,18 @@ def test_the_done_when_pair_of_ebay_urls_share_a_key() -> None:
     desktop = "https://www.ebay.co.uk/itm/284512345678?_trksid=p2047675.m570.l2557"
     mobile = "https://m.ebay.co.uk/itm/284512345678"
     assert canonical_url(desktop).key == canonical_url(mobile).key == "ebay:item:284512345678"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://www.ebay.co.uk/itm/1\u202egpj.exe",  # right-to-left override
+        "https://www.ebay.co.uk/itm/12\u200b34",  # zero-width space
+        "https://www.ebay.co.uk/itm/1234\u2066",  # left-to-right isolate
+        "https://www.ebay.co.uk/itm/1234\ufeff",  # byte-order mark
+    ],
+)
+def test_invisible_characters_are_refused_by_the_canonical_form_itself(url: str) -> None:
+    """Not only by the API's schema: the CLI and the bot reach `canonical_url` too."""
+    with pytest.raises(InvalidURL, match="invisible"):
+        canonical_url(url)
