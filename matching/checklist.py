@@ -67,6 +67,10 @@ Common names
 - C5 Multi-word names are kept unless every word is in `EVERYDAY_WORDS` or shorter than 3
   letters ("tree of life", "golf ball", "pink coral", "green mango", "mono verde") or the
   phrase is in `COMMON_WORDS` ("red kite", "palo santo", "pata de gallo").
+- C7 A name given to taxa of `PLACEHOLDER_FAMILIES` or more families names none of them:
+  the multilingual file gives "Nincs magyar neve" ("has no Hungarian name") to 186 taxa,
+  and one listing holding it would name them all. A group phrase within one family ("art
+  af kaktus", "poison frog") is kept.
 - C6 Taxa listed only in part (a listing with "NC": the red fox "III/NC", ginseng "II/NC",
   the ostrich "I/NC") keep their scientific names only: their common names mostly name the
   populations CITES does not cover (red foxes, farmed ostriches, Korean ginseng).
@@ -126,6 +130,9 @@ MIN_GENUS_LETTERS = 8  # measured: every genus of 7 or fewer letters checked aga
 #                        "Calypso", "Vanilla", "Parodia", "Circus", "Python", "Aquila")
 MIN_UNSPACED_CHARS = 3  # 2-character Chinese names are ordinary words (熊猫 in 熊猫牌收音机)
 GENERIC_WORD_TAXA = 2  # a single word that names 2 or more other taxa names a group
+PLACEHOLDER_FAMILIES = 3  # a whole name given to taxa of 3+ families names none of them:
+#                           the multilingual file writes "Nincs magyar neve" ("has no
+#                           Hungarian name") as the name of 186 taxa across classes
 MIN_ONE_LANGUAGE_LETTERS = 10  # a single word shorter than this, given to its taxon in one
 #                                language only, is as often an ordinary word of another
 #                                language ("Struts", "Pinche", "Tortilla", "Payung") as a
@@ -545,6 +552,7 @@ class _Guard:
         self.vernacular: set[str] = set()
         self.users: defaultdict[str, set[str]] = defaultdict(set)
         self.languages: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
+        self.families: defaultdict[str, set[str]] = defaultdict(set)
         for entry in imported:
             taxon = entry["taxon"]
             if entry["rank"] == "GENUS":
@@ -555,6 +563,7 @@ class _Guard:
                 for value in values:
                     key = _key(value)
                     self.vernacular.add(key)
+                    self.families[key].add(entry.get("family") or taxon)
                     self.languages[key, taxon].add(language)
                     for word in set(key.split(" ")):
                         self.users[word].add(taxon)
@@ -627,6 +636,8 @@ class _Guard:
             return "curated_term"  # C2
         if key in self.excluded:
             return "not_listed_name"
+        if len(self.families[key]) >= PLACEHOLDER_FAMILIES:
+            return "placeholder"  # C7
         if _unspaced(key[0]) or _unspaced(key[-1]):  # C4
             return "short_unspaced" if len(key.replace(" ", "")) < MIN_UNSPACED_CHARS else None
         words = key.split(" ")

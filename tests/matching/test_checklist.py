@@ -522,3 +522,21 @@ def test_empty_import_gives_the_curated_lexicon() -> None:
 )
 def test_fast_fold_agrees_with_the_matcher(text: str) -> None:
     assert checklist._fold(text) == fold(text)
+
+
+def test_a_name_given_to_taxa_of_several_families_is_a_placeholder() -> None:
+    """ "Nincs magyar neve" ("has no Hungarian name") names 186 taxa in the multilingual
+    file; a phrase shared within one family is a group name and stays."""
+    placeholder = {"hu": ["Nincs magyar neve"]}
+    result = merged(
+        taxon("Panthera onca", names=placeholder),
+        taxon("Python regius", family="Pythonidae", names=placeholder),
+        taxon("Ara macao", family="Psittacidae", names={**placeholder, "en": ["Scarlet Macaw"]}),
+        taxon("Oophaga pumilio", family="Dendrobatidae", names={"en": ["Poison frog"]}),
+        taxon("Ranitomeya imitator", family="Dendrobatidae", names={"en": ["Poison frog"]}),
+        taxon("Dendrobates tinctorius", family="Dendrobatidae", names={"en": ["Poison frog"]}),
+    )
+    assert all_names(entry(result, "Panthera onca")) == []
+    assert all_names(entry(result, "Ara macao")) == ["Scarlet Macaw"]
+    assert all_names(entry(result, "Oophaga pumilio")) == ["Poison frog"]
+    assert result.counts["rejected_placeholder"] == 3
