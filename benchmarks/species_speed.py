@@ -36,6 +36,7 @@ import json
 import logging
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -184,6 +185,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--listings", type=int, default=3000, help="listings to analyze")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument(
+        "--dump",
+        type=Path,
+        help="write the analyze output (one JSON line per listing, curated + imported, then "
+        "curated alone) to this file, to check that a change leaves results byte-identical",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="time analyze and the bare scan this many times and report the median ratio",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="also run analyze once under cProfile and write the stats to this file",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if not CHECKLIST.exists() or not COMMON_NAMES.exists():
@@ -305,15 +323,28 @@ def main(argv: list[str] | None = None) -> int:
 
         run_analyze()  # warm: the matcher is loaded, caches filled
         run_analyze_curated()
-        cpu_started = time.process_time()
-        analyze_seconds, output = timed(run_analyze)
-        analyze_cpu = time.process_time() - cpu_started
-        curated_seconds, _ = timed(run_analyze_curated)
-        find_seconds, found = timed(run_find)
-        cpu_started = time.process_time()
-        bare_seconds, bare_hits = timed(run_bare)
-        bare_cpu = time.process_time() - cpu_started
-        scan_seconds, _ = timed(run_scan)
+        cpu_ratios = []
+        for _ in range(max(1, args.repeat)):
+            gc.collect()
+            cpu_started = time.process_time()
+            analyze_seconds, output = timed(run_analyze)
+            analyze_cpu = time.process_time() - cpu_started
+            curated_seconds, output_curated = timed(run_analyze_curated)
+            find_seconds, found = timed(run_find)
+            gc.collect()
+            cpu_started = time.process_time()
+            bare_seconds, bare_hits = timed(run_bare)
+            bare_cpu = time.process_time() - cpu_started
+            scan_seconds, _ = timed(run_scan)
+            cpu_ratios.append(analyze_cpu / bare_cpu)
+        if args.dump:
+            args.dump.write_text(output + output_curated, encoding="utf-8")
+            print(f"analyze output written to {args.dump}")
+        if args.profile:
+            import cProfile
+
+            cProfile.runctx("run_analyze()", globals(), locals(), str(args.profile))
+            print(f"cProfile stats of one analyze run written to {args.profile}")
         flagged = sum(1 for line in output.splitlines() if '"flagged": true' in line)
         ratio = analyze_seconds / bare_seconds
         per = 1e3 / len(listings)
@@ -339,6 +370,12 @@ def main(argv: list[str] | None = None) -> int:
             f"  detail, CPU seconds: analyze {analyze_cpu:.2f} s, bare scan {bare_cpu:.2f} s, "
             f"ratio {analyze_cpu / bare_cpu:.2f}x"
         )
+        if len(cpu_ratios) > 1:
+            print(
+                f"  CPU ratio over {len(cpu_ratios)} runs: median "
+                f"{statistics.median(cpu_ratios):.2f}x "
+                f"(min {min(cpu_ratios):.2f}x, max {max(cpu_ratios):.2f}x)"
+            )
 
         # -- false positives on plain listings ----------------------------------------------
         plain = plain_listings()

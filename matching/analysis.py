@@ -143,13 +143,19 @@ def most_specific(matches: Sequence[M]) -> list[M]:
     match in the listing falls under it. A higher taxon named alone keeps its own listing.
     """
 
-    def under(inner: M, outer: M) -> bool:
-        if inner.taxon == outer.taxon:
-            return False
-        higher = {inner.family, inner.order, inner.class_}
-        return outer.taxon in higher or inner.taxon.startswith(outer.taxon + " ")
-
-    return [m for m in matches if not any(under(other, m) for other in matches)]
+    # A match is covered when another match (of another taxon) names it as its family,
+    # order or class, or as the first words of its own name ("Python" of "Python regius").
+    # Collected once, the test is one set lookup per match, not one comparison per pair: a
+    # page naming hundreds of taxa costs no more than the sum of its matches.
+    covered: set[str | None] = set()
+    for inner in matches:
+        taxon = inner.taxon
+        covered.update(name for name in (inner.family, inner.order, inner.class_) if name != taxon)
+        at = taxon.find(" ")
+        while at >= 0:
+            covered.add(taxon[:at])
+            at = taxon.find(" ", at + 1)
+    return [m for m in matches if m.taxon not in covered]
 
 
 def joined_to_case(

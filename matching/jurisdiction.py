@@ -256,11 +256,16 @@ _DOLLAR_SIGN_CODES = frozenset(
     }
 )  # fmt: skip
 _CURRENCY_CODE_IN_TEXT = re.compile(r"(?<![A-Za-z])([A-Z]{3})\s?\d|\d\s?([A-Z]{3})(?![A-Za-z])")
+# Every match of `_CURRENCY_CODE_IN_TEXT` lies within two characters of a run of capitals:
+# the pattern, which looks behind at every position, runs only there (see `_currency_codes`).
+_CAPITALS = re.compile("[A-Z]{3,}")
 _PLUS_SIGN = re.compile("[+\uff0b]")  # phonenumbers' PLUS_CHARS
 _WHATSAPP_LINK = re.compile(r"wa\.me/\+?(\d{7,15})")
 # Eight digits or more, single separators allowed: the shortest national mobile numbers.
 # Texts without such a run are not handed to the national-format pass.
-_PHONE_LIKE = re.compile(r"(?<![\d.,])\d(?:[ ().\-]?\d){7,14}(?![\d.,]?\d)")
+# The look behind comes after the first digit (the same test: that digit is no run's second),
+# so the search skips to digits at C speed instead of trying the pattern at every character.
+_PHONE_LIKE = re.compile(r"\d(?<![\d.,]\d)(?:[ ().\-]?\d){7,14}(?![\d.,]?\d)")
 # The national-format pass parses once per candidate country; more than this is a conflict
 # that no phone number settles, and is not worth the time.
 _MAX_PHONE_REGIONS = 3
@@ -553,7 +558,7 @@ class Currency:
                 yield from self._marks(given)
         text = "\n".join(part for part in (listing.price, listing.full_text) if part)
         yield from self._marks(text)
-        for match in _CURRENCY_CODE_IN_TEXT.finditer(text):
+        for match in _currency_codes(text):
             code = match.group(1) or match.group(2)
             if code in _CODE_WORDS:
                 continue
@@ -583,6 +588,25 @@ class Currency:
                 continue  # the pattern needs a character the text does not hold
             if match := pattern.search(text):
                 yield Signal(self.name, match.group(0).strip(), country, self.weight)
+
+
+def _currency_codes(text: str) -> Iterator[re.Match[str]]:
+    """`_CURRENCY_CODE_IN_TEXT.finditer(text)`, searched only around runs of capitals.
+
+    A match holds three capitals and reaches at most two characters before or after their
+    run, so windows of [run start - 2, run end + 2] (merged where they touch) hold every
+    match, and searched in order they yield the matches of the whole text (the look behind
+    still sees before a window's start; a window ends past any look ahead a match needs).
+    """
+    windows: list[list[int]] = []
+    for run in _CAPITALS.finditer(text):
+        start, end = max(0, run.start() - 2), run.end() + 2
+        if windows and start <= windows[-1][1]:
+            windows[-1][1] = end
+        else:
+            windows.append([start, end])
+    for start, end in windows:
+        yield from _CURRENCY_CODE_IN_TEXT.finditer(text, start, end)
 
 
 class Phone:

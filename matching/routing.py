@@ -216,9 +216,10 @@ def route(
     def admitted(unit: UnitRule) -> bool:
         return unit.admits(appendix) and unit.admits_species(names)
 
+    index = _unit_index(units)
     why = ""
     if country:
-        covering = [unit for unit in units if country in unit.countries]
+        covering = index.by_country.get(country, ())
         because = f" ({', '.join(dict.fromkeys(signals))})" if signals else ""
         for unit in covering:
             if admitted(unit):
@@ -240,18 +241,59 @@ def route(
         why = "listing country unknown"
 
     if why:
-        for unit in units:
-            if unit.coordinating:
-                add(unit, f"coordinating unit: {why}")
+        for unit in index.coordinating:
+            add(unit, f"coordinating unit: {why}")
         if not routes:
             raise NoRoute(f"{why}, and there is no coordinating unit")
 
     reporter = reporter_country.strip().upper() if reporter_country else None
     if reporter:
-        for unit in units:
-            if unit.reporter_cases and reporter in unit.countries and admitted(unit):
+        for unit in index.reporting:
+            if reporter in unit.countries and admitted(unit):
                 add(unit, f"reporter's country {reporter}")
     return routes
+
+
+@dataclass(frozen=True, slots=True)
+class _UnitIndex:
+    """The units of one rule list by what `route` looks for, each group in list order."""
+
+    units: tuple[UnitRule, ...]  # the list it was made from, to tell when that changed
+    by_country: Mapping[str, tuple[UnitRule, ...]]
+    coordinating: tuple[UnitRule, ...]
+    reporting: tuple[UnitRule, ...]  # those that opted in to `reporter_cases`
+
+
+_UNIT_INDEXES: dict[int, _UnitIndex] = {}
+_UNIT_INDEXES_KEPT = 16  # rule lists in use at once: one per process, a few in tests
+
+
+def _unit_index(units: Sequence[UnitRule]) -> _UnitIndex:
+    """`units` grouped by country, coordinating and reporter's units.
+
+    Three passes over every unit (about 190 of them: one per party) for every listing were
+    about a third of `route`'s time; one lookup instead. The index is remembered per rule list and
+    rebuilt when the list no longer holds the same rules in the same order (a list edited
+    in place, or a new list where an old one was), so it can never answer for other rules.
+    """
+    snapshot = tuple(units)
+    index = _UNIT_INDEXES.get(id(units))
+    if index is not None and index.units == snapshot:
+        return index
+    by_country: dict[str, list[UnitRule]] = {}
+    for unit in snapshot:
+        for code in unit.countries:
+            by_country.setdefault(code, []).append(unit)
+    index = _UnitIndex(
+        units=snapshot,
+        by_country={code: tuple(found) for code, found in by_country.items()},
+        coordinating=tuple(unit for unit in snapshot if unit.coordinating),
+        reporting=tuple(unit for unit in snapshot if unit.reporter_cases),
+    )
+    if len(_UNIT_INDEXES) >= _UNIT_INDEXES_KEPT:
+        _UNIT_INDEXES.clear()
+    _UNIT_INDEXES[id(units)] = index
+    return index
 
 
 def rules_from_rows(rows: Iterable[Mapping[str, str]]) -> list[UnitRule]:

@@ -102,7 +102,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, NamedTuple
 
-import ahocorasick  # type: ignore[import-untyped]  # C extension without type stubs
+import ahocorasick_rs
 
 from matching.text import (
     Folded,
@@ -556,6 +556,48 @@ class _Respelling:
         if not why:
             return None  # a plural inside a longer term reads as the automaton reads plurals
         return f"read '{written}' as '{reading.target}' ({' and '.join(why)})"
+
+
+class _Key(NamedTuple):
+    """A key of the matcher's automaton and what it stands for."""
+
+    key: str
+    open_start: bool  # needs no word boundary before it
+    open_end: bool  # needs no word boundary after it
+    terms: tuple[_Term, ...]
+
+
+def _key_automaton(keys: Sequence[_Key]) -> Any:
+    """An Aho-Corasick automaton of `keys` (None when there are none): a match's index is
+    the key's index in `keys`, its offsets are character offsets, and with `overlapping`
+    it reports every occurrence of every key."""
+    if not keys:
+        return None
+    return ahocorasick_rs.AhoCorasick(
+        [key.key for key in keys], matchkind=ahocorasick_rs.MatchKind.Standard
+    )
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _find_keys(automaton: Any, text: str) -> list[tuple[int, int, int]]:
+    """(key index, start, end) of every occurrence of every key of `automaton` in `text`.
+
+    The automaton reads UTF-8, which has no lone surrogates (Python strings may hold them):
+    in a text that does, each is read as U+FFFD, one character for one, so the offsets
+    stand, and a match over one is dropped (no key holds a lone surrogate: the automaton
+    could not have been built).
+    """
+    try:
+        return automaton.find_matches_as_indexes(text, overlapping=True)
+    except UnicodeEncodeError:
+        readable = _SURROGATE.sub("\ufffd", text)
+        return [
+            (index, start, end)
+            for index, start, end in automaton.find_matches_as_indexes(readable, overlapping=True)
+            if not _SURROGATE.search(text, start, end)
+        ]
 
 
 @dataclass(slots=True)
@@ -1257,16 +1299,19 @@ class SpeciesMatcher:
         self._parts = rules.parts
 
         self._longest = max(map(len, entries), default=0)
-        self._automaton = ahocorasick.Automaton()
-        for key, terms in entries.items():
-            # A key that starts or ends in a script without spaces, or with a mark ("en forme
-            # d'"), needs no word boundary on that side.
-            open_start = _unspaced(key[0]) or not _is_word_char(key[0])
-            open_end = _unspaced(key[-1]) or not _is_word_char(key[-1])
-            value = (key, open_start, open_end, tuple(terms))
-            self._automaton.add_word(key, value)
-        if entries:
-            self._automaton.make_automaton()
+        # What each key of the automaton stands for, by the key's index in it. A key that
+        # starts or ends in a script without spaces, or with a mark ("en forme d'"), needs
+        # no word boundary on that side.
+        self._keys: list[_Key] = [
+            _Key(
+                key,
+                _unspaced(key[0]) or not _is_word_char(key[0]),
+                _unspaced(key[-1]) or not _is_word_char(key[-1]),
+                tuple(terms),
+            )
+            for key, terms in entries.items()
+        ]
+        self._automaton = _key_automaton(self._keys)
         self._empty = not listed_kinds
         self._spelling = _Spelling(
             entries, term_languages, listed_kinds, frozenset(curated), rules.not_misspellings
@@ -1290,12 +1335,15 @@ class SpeciesMatcher:
             return cls.from_bytes(handle.read())
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickled without the words it has met (a cached matcher starts fresh)."""
-        return {name: value for name, value in self.__dict__.items() if name != "_plain_words"}
+        """Pickled without the words it has met (a cached matcher starts fresh) and without
+        its automaton, which cannot be pickled and is built again from the keys."""
+        skip = ("_plain_words", "_automaton")
+        return {name: value for name, value in self.__dict__.items() if name not in skip}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._plain_words = set()
+        self._automaton = _key_automaton(self._keys)
 
     @property
     def taxa(self) -> tuple[str, ...]:
@@ -1382,15 +1430,24 @@ class SpeciesMatcher:
         """Every lexicon term in `canonical` (or in its `windows`, [start, end) ranges) that
         stands at word boundaries where it must."""
         hits: list[_Hit] = []
-        found = (
-            itertools.chain.from_iterable(self._automaton.iter(canonical, a, b) for a, b in windows)
+        automaton = self._automaton
+        if automaton is None:
+            return hits
+        # Every occurrence of every key, overlapping ones too, ordered by where they end.
+        found: Iterable[tuple[int, int, int]] = (
+            (
+                (index, a + start, a + end)
+                for a, b in windows
+                for index, start, end in _find_keys(automaton, canonical[a:b])
+            )
             if windows
-            else self._automaton.iter(canonical)
+            else _find_keys(automaton, canonical)
         )
+        keys = self._keys
         word_char = _WORD_CHARS
         size = len(canonical)
-        for last, (key, open_start, open_end, terms) in found:
-            start, end = last - len(key) + 1, last + 1
+        for index, start, end in found:
+            key, open_start, open_end, terms = keys[index]
             if not open_start and start > 0 and word_char[canonical[start - 1]]:
                 continue
             if open_end or end == size or not word_char[canonical[end]]:
@@ -1539,9 +1596,9 @@ class SpeciesMatcher:
         if _DASH_MARK.search(folded) and _DASH.search(folded):
             return False
         atoms = _ATOM.findall(canonical)
+        if self._plain_words.issuperset(atoms):
+            return True  # every word met before and found plain: no set to build
         new = set(atoms) - self._plain_words
-        if not new:
-            return True
         read = self._spelling.read
         plain: list[str] = []
         readings: dict[str, _Reading] = {}
@@ -1903,7 +1960,7 @@ class SpeciesMatcher:
         """The cues of a text at their original offsets."""
         found = sorted({(*original(hit.start, hit.end), hit.target) for hit in hits})
         whole = [cue for cue in found if self._cue_rules[cue[2]].whole_text]
-        return _Cues(found, [cue[0] for cue in found], {}, whole)
+        return _Cues(found, [cue[0] for cue in found], {}, whole, {}, {}, {})
 
     def _negated(self, text: str, start: int, end: int) -> bool:
         """Whether a negation takes back the cue at text[start:end] ("not faux", 非塑料,
@@ -2009,10 +2066,16 @@ class SpeciesMatcher:
             cues.cues[low:high],
             key=lambda cue: found.start - cue[1] if cue[1] <= found.start else cue[0] - found.end,
         )
-        denial = self._denied(text, found.start)
+        # Asked once per position: the matches of one span (a name many taxa share) all
+        # stand where the first did.
+        if found.start not in cues.denied:
+            cues.denied[found.start] = self._denied(text, found.start)
+        denial = cues.denied[found.start]
         if denial is not None:
             return f"negation '{denial}' before '{found.term}'", "negation"
-        denial = self._denied_after(text, found.end)
+        if found.end not in cues.denied_after:
+            cues.denied_after[found.end] = self._denied_after(text, found.end)
+        denial = cues.denied_after[found.end]
         if denial is not None:
             return f"negation '{denial}' after '{found.term}'", "negation"
         for start, end, target in cues.whole:
@@ -2044,7 +2107,9 @@ class SpeciesMatcher:
                 continue
             if rule.affirmable:
                 if affirmed is None:
-                    affirmed = self._affirmed(text, found.start)
+                    if found.start not in cues.affirmed:
+                        cues.affirmed[found.start] = self._affirmed(text, found.start)
+                    affirmed = cues.affirmed[found.start]
                 if affirmed:
                     continue
             if (start, end) not in cues.negated:
@@ -2064,6 +2129,12 @@ class _Cues:
     starts: list[int]
     negated: dict[tuple[int, int], bool]  # whether a negation takes a cue back, once asked
     whole: list[tuple[int, int, int]]  # the cues of rules that reach the whole text
+    # What the text says right before or after a position, once asked: the negation that
+    # denies a term starting (`denied`) or ending (`denied_after`) there, and whether a word
+    # before it affirms it (`affirmed`).
+    denied: dict[int, str | None]
+    denied_after: dict[int, str | None]
+    affirmed: dict[int, bool]
 
 
 _ToOriginal = Callable[[int, int], tuple[int, int]]

@@ -3,6 +3,9 @@
 - `normalise` folds through one table shared by every call (`text._FOLD_TABLE`), filled as
   characters are met, instead of folding a text's characters one by one;
 - `species._canonical` translates and squeezes only texts that hold something to change;
+- `SpeciesMatcher._scan` finds the lexicon's keys with `ahocorasick_rs` (several times faster
+  than the `pyahocorasick` automaton it replaced, which the long way below still uses), built
+  again from the keys when a cached matcher is read;
 - `SpeciesMatcher._scan` asks a table (`species._WORD_CHARS`) whether a character is part of
   a word, and tries plural endings only where one can start;
 - `SpeciesMatcher.assess` stops as soon as no hit names a listed taxon;
@@ -25,10 +28,14 @@ written to sit on the shortcuts' edges.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import pickle
 import random
 import re
 from pathlib import Path
+from typing import Any
 
+import ahocorasick  # type: ignore[import-untyped]  # C extension without type stubs
 import pytest
 
 from matching import jurisdiction, species, text
@@ -84,10 +91,29 @@ def test_word_char_table_matches_the_function(monkeypatch: pytest.MonkeyPatch) -
     assert not table
 
 
-def _scan_the_long_way(matcher: SpeciesMatcher, canonical: str) -> list[_Hit]:
-    """`_scan` as it was: a function call per neighbour, every plural ending tried."""
+@functools.cache
+def _pyahocorasick_automaton(matcher: SpeciesMatcher) -> Any:
+    """The matcher's keys in a `pyahocorasick` automaton, the engine `_scan` used before."""
+    automaton = ahocorasick.Automaton()
+    for key in matcher._keys:
+        automaton.add_word(key.key, tuple(key))
+    automaton.make_automaton()
+    return automaton
+
+
+def _scan_the_long_way(
+    matcher: SpeciesMatcher, canonical: str, windows: list[tuple[int, int]] | None = None
+) -> list[_Hit]:
+    """`_scan` as it was: a `pyahocorasick` automaton, a function call per neighbour, every
+    plural ending tried."""
     hits: list[_Hit] = []
-    for last, (key, open_start, open_end, terms) in matcher._automaton.iter(canonical):
+    automaton = _pyahocorasick_automaton(matcher)
+    found = (
+        [hit for a, b in windows for hit in automaton.iter(canonical, a, b)]
+        if windows
+        else automaton.iter(canonical)
+    )
+    for last, (key, open_start, open_end, terms) in found:
         start, end = last - len(key) + 1, last + 1
         if not open_start and start > 0 and _is_word_char(canonical[start - 1]):
             continue
@@ -132,6 +158,32 @@ def test_scan_matches_the_long_way() -> None:
         assert fast == _scan_the_long_way(matcher, canonical), repr(item)
         total += len(fast)
     assert total > 1000  # the texts do hit the lexicon
+
+
+def test_scan_in_windows_and_after_pickling_matches_the_long_way() -> None:
+    """The automaton is built again when a cached matcher is read; a scan of windows (as
+    `_respelled` asks) finds what a scan of each window's text finds, at its offsets."""
+    matcher = default_matcher()
+    again = pickle.loads(pickle.dumps(matcher))
+    total = 0
+    for item in ALL_TEXTS:
+        canonical = _canonical(normalise(item).text)[0]
+        assert again._scan(canonical) == _scan_the_long_way(matcher, canonical), repr(item)
+        if len(canonical) < 12:
+            continue
+        windows = [(0, len(canonical) // 3), (len(canonical) // 2, len(canonical) - 2)]
+        windowed = matcher._scan(canonical, windows)
+        assert windowed == _scan_the_long_way(matcher, canonical, windows), repr(item)
+        total += len(windowed)
+    assert total > 100
+
+
+def test_scan_offsets_count_characters_beyond_the_basic_plane() -> None:
+    matcher = default_matcher()
+    canonical = _canonical(normalise("😀🦏 ivory 𝒜 pangolin scales 😀").text)[0]
+    hits = matcher._scan(canonical)
+    assert hits == _scan_the_long_way(matcher, canonical)
+    assert {canonical[hit.start : hit.end] for hit in hits} >= {"ivory", "pangolin scales"}
 
 
 def test_assess_shortcuts_change_no_result(monkeypatch: pytest.MonkeyPatch) -> None:
