@@ -1,7 +1,7 @@
 // The service worker: only wiring. Context menus open the report preview for the clicked
 // tab; alarms and startup drain the queue of reports the backend did not take yet.
 import { t, loadLanguage } from "./lib/i18n.js";
-import { ALARM, discard, drain, schedule, submitOrQueue } from "./lib/outbox.js";
+import { ALARM, discard, drain, proveWork, schedule, submitOrQueue } from "./lib/outbox.js";
 
 const api = globalThis.browser ?? globalThis.chrome;
 const MENU_LISTING = "wildflag-report-listing";
@@ -72,4 +72,4 @@ api.runtime.onMessage.addListener((message, sender, sendResponse) => {
 });
 
 // For tests and debugging from the worker console: native menus cannot be clicked by a driver.
-globalThis.wildflag = { onMenuClick, drain, createMenus, MENU_LISTING, MENU_IMAGE };
+globalThis.wildflag = { onMenuClick, drain, createMenus, submitOrQueue, proveWork, MENU_LISTING, MENU_IMAGE };

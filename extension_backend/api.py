@@ -6,7 +6,6 @@ Handlers only translate HTTP to the intake pipeline and back; every decision is 
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 from aiohttp import web
@@ -16,8 +15,11 @@ from db.cases import current_case
 from db.models import Analysis, Case, CaseUnit, Listing, Report, SpeciesMatch
 from extension_backend import keys
 from extension_backend.auth import Principal, authenticate_request, same_secret
+from extension_backend.client_address import client_address
 from extension_backend.errors import ApiError
 from extension_backend.intake import IdempotencyKey, Submission, listing_facts
+from extension_backend.proof_of_work import PROOF_HEADER
+from extension_backend.ratelimit import RateLimiter
 from extension_backend.requests import (
     idempotency_key,
     read_json_body,
@@ -36,19 +38,19 @@ async def principal_of(request: web.Request) -> Principal | None:
 
 
 def client_key(request: web.Request) -> str:
-    return request.remote or "unknown"
+    """The caller's address for per-address limits: the peer's, or behind a trusted
+    reverse proxy the client it forwarded for (`client_address`)."""
+    address = client_address(request)
+    return str(address) if address is not None else "unknown"
 
 
 def _blocked(request: web.Request) -> bool:
     """Whether the caller's address is in one of the operator's `blocked_networks`."""
     networks = request.app[keys.SETTINGS].blocked_networks
-    if not networks or request.remote is None:
+    address = client_address(request) if networks else None
+    if address is None:
         return False
-    try:
-        address = ipaddress.ip_address(request.remote)
-    except ValueError:
-        return False
-    return any(address in network for network in networks)
+    return any(address.version == net.version and address in net for net in networks)
 
 
 def _limit(wait: int, source: str) -> None:
@@ -60,6 +62,31 @@ def _limit(wait: int, source: str) -> None:
             f"too many reports from this {source}; try again in {wait} s",
             headers={"Retry-After": str(wait)},
         )
+
+
+def _anonymous_limiter(request: web.Request) -> RateLimiter:
+    """The higher limit for a report with a valid proof of work, else the base one.
+
+    A bad proof is refused (see `proof_of_work`) rather than demoted to the base limit: the
+    client then knows to solve a new one, or to send without.
+    """
+    checker = request.app[keys.PROOF_OF_WORK]
+    proof = checker.check(request.headers.get(PROOF_HEADER))
+    if proof is not None and checker.spend(proof):
+        return request.app[keys.POW_LIMITER]
+    return request.app[keys.ANON_LIMITER]
+
+
+@routes.get("/api/v1/proof-of-work")
+async def get_proof_of_work(request: web.Request) -> web.Response:
+    """A signed challenge whose solution, sent as `X-Wildflag-Proof` with an anonymous
+    report, earns the higher anonymous limit. Stateless: nothing is stored."""
+    checker = request.app[keys.PROOF_OF_WORK]
+    if not checker.enabled:
+        raise ApiError(404, "not_found", "this service does not offer proof of work")
+    return web.json_response(
+        checker.issue().model_dump(mode="json"), headers={"Cache-Control": "no-store"}
+    )
 
 
 @routes.post("/api/v1/reports")
@@ -79,7 +106,7 @@ async def post_report(request: web.Request) -> web.Response:
     elif principal is None:
         if _blocked(request):
             raise ApiError(403, "blocked", "reports from this network are not accepted")
-        _limit(request.app[keys.ANON_LIMITER].hit(client_key(request)), "address")
+        _limit(_anonymous_limiter(request).hit(client_key(request)), "address")
     data, files = await read_report_request(request, settings)
     report = validate(request.app[keys.SCHEMAS].report, data)
     receipt = await request.app[keys.INTAKE].submit(

@@ -27,6 +27,7 @@ from extension_backend.errors import error_middleware
 from extension_backend.evidence import EvidenceStore
 from extension_backend.images import ImageIndex
 from extension_backend.intake import Intake
+from extension_backend.proof_of_work import ProofOfWork, challenge_key
 from extension_backend.ratelimit import RateLimiter
 from extension_backend.schemas import build_schemas
 from extension_backend.security_headers import add_security_headers
@@ -55,6 +56,14 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     await engine.dispose()
 
 
+async def proof_of_work_context(app: web.Application) -> AsyncIterator[None]:
+    """The proof-of-work checker, keyed from the evidence link secret (read or made once)."""
+    settings = app[keys.SETTINGS]
+    link_secret = await asyncio.to_thread(evidence_api.load_link_secret, settings)
+    app[keys.PROOF_OF_WORK] = ProofOfWork(settings, challenge_key(link_secret))
+    yield
+
+
 async def index(request: web.Request) -> web.Response:
     return pages.render("index.html")
 
@@ -68,11 +77,13 @@ def create_app(settings: Settings) -> web.Application:
     app.on_response_prepare.append(add_security_headers)
     app[keys.SCHEMAS] = build_schemas(settings)
     app[keys.ANON_LIMITER] = RateLimiter(settings.anonymous_reports_per_minute)
+    app[keys.POW_LIMITER] = RateLimiter(settings.anonymous_pow_reports_per_minute)
     app[keys.TOKEN_LIMITER] = RateLimiter(settings.token_reports_per_minute)
     app[keys.BOT_LIMITER] = RateLimiter(settings.bot_reports_per_minute)
     app[keys.LOGIN_LIMITER] = RateLimiter(LOGIN_FAILURES, LOGIN_WINDOW)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(evidence_api.links_context)  # the evidence link secret
+    app.cleanup_ctx.append(proof_of_work_context)  # after it: the same secret file
     app.cleanup_ctx.append(delivery_context)  # after the database: stops before it closes
     app.router.add_get("/", index)
     app.router.add_routes(api.routes)

@@ -38,6 +38,8 @@ NOT_LINKED_MESSAGE = (
 )
 #: Roles that see every unit's cases.
 GLOBAL_ROLES = frozenset({"coordinator", "admin"})
+#: Telegram user ids fit in 64 bits (the `telegram_links` column is a BIGINT).
+MAX_TELEGRAM_USER_ID = 2**63 - 1
 TOKEN_PREFIX = "wf_"  # noqa: S105 - a marker that makes leaked tokens easy to scan for
 
 
@@ -154,7 +156,8 @@ def telegram_user_of(request: web.Request) -> int | None:
         value = int(raw.strip())
     except ValueError:
         raise ApiError(400, "bad_request", f"{TELEGRAM_USER_HEADER} must be a number") from None
-    if value <= 0:
+    if not 0 < value <= MAX_TELEGRAM_USER_ID:
+        # Past the BIGINT column's range the lookup itself would fail (a 500).
         raise ApiError(400, "bad_request", f"{TELEGRAM_USER_HEADER} must be a Telegram user id")
     return value
 

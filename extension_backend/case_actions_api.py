@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
 from aiohttp import web
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.cases import (
@@ -40,7 +40,7 @@ from extension_backend.cases_api import (
 )
 from extension_backend.errors import ApiError, invalid
 from extension_backend.requests import validate
-from extension_backend.schemas import StrictInput
+from extension_backend.schemas import RowId, StrictInput
 
 routes = web.RouteTableDef()
 In = TypeVar("In", bound=StrictInput)
@@ -56,7 +56,7 @@ class AckIn(StrictInput):
 
 
 class AssignIn(StrictInput):
-    account: int | None = Field(
+    account: RowId | None = Field(
         None, description="The account to assign to; the caller when omitted."
     )
     note: str = Field("", max_length=1000)
@@ -69,6 +69,15 @@ Outcome = Literal["removed", "seized", "no_offence", "duplicate", "false_positiv
 
 
 class StatusIn(StrictInput):
+    # `_outcome_with_closed` as JSON Schema, so the OpenAPI document states the rule.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"status": {"const": "closed"}}, "required": ["status"]},
+            "then": {"required": ["outcome"], "properties": {"outcome": {"type": "string"}}},
+            "else": {"properties": {"outcome": {"type": "null"}}},
+        }
+    )
+
     status: WorkingState | Literal["closed", "open"] = Field(
         description="A working state (`triaged`, `under_investigation`, `referred_platform`, "
         "`referred_prosecution`), `closed` (with an outcome), or `open` to reopen a closed "

@@ -24,7 +24,7 @@ from extension_backend.api import principal_of
 from extension_backend.auth import Principal
 from extension_backend.errors import ApiError
 from extension_backend.requests import read_json_body, validate
-from extension_backend.schemas import StrictInput
+from extension_backend.schemas import MAX_ROW_ID, RowId, StrictInput
 
 routes = web.RouteTableDef()
 In = TypeVar("In", bound=StrictInput)
@@ -34,7 +34,7 @@ EDITORS = frozenset({"officer", "unit_admin", "coordinator", "admin"})
 
 
 class MergeIn(StrictInput):
-    into: int = Field(description="The case that receives this case's reports.")
+    into: RowId = Field(description="The case that receives this case's reports.")
     reason: str = Field("", max_length=1000)
 
 
@@ -81,10 +81,12 @@ async def visible_case(session: AsyncSession, principal: Principal, case_id: int
 
 
 def case_id_of(request: web.Request) -> int:
-    try:
-        return int(request.match_info["case_id"])
-    except ValueError:
-        raise ApiError(404, "not_found", "case ids are numbers") from None
+    """The path's case id; 404 for anything that cannot be one (not a number, out of range),
+    as for an unknown case, before any query: a huge number would fail in the database."""
+    raw = request.match_info["case_id"]
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10 and 0 < int(raw) <= MAX_ROW_ID):
+        raise ApiError(404, "not_found", "no such case for this token")
+    return int(raw)
 
 
 async def case_view(session: AsyncSession, case: Case) -> dict[str, Any]:

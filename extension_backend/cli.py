@@ -640,7 +640,9 @@ def _run_channel_edit(
 def cmd_units_channel_add(args: argparse.Namespace) -> int:
     generated = args.secret is None and args.type == "webhook"
     secret = secrets.token_urlsafe(32) if generated else (args.secret or "")
-    problem = channel_target_problem(args.type, args.target)
+    # The delivery guard's rule, checked now rather than at the first send.
+    allowed = _settings().delivery_allow_private_networks
+    problem = channel_target_problem(args.type, args.target, allowed)
     if problem:
         print(f"wildflag: {problem}", file=sys.stderr)
         return 2
@@ -649,7 +651,7 @@ def cmd_units_channel_add(args: argparse.Namespace) -> int:
         entry["secret"] = secret
 
     def add(unit: Unit) -> list[dict[str, Any]]:
-        if problem := channel_problem(unit, args.type, args.target):
+        if problem := channel_problem(unit, args.type, args.target, allowed):
             raise ValueError(problem)
         return [*unit.channels, entry]
 

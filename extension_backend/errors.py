@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from db.cases import CaseChangeError
+from db.engine import database_unavailable, storage_full
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,11 @@ _CODES = {
     422: "invalid",
     429: "rate_limited",
     503: "unavailable",
+    507: "insufficient_storage",
 }
+#: What a 503 for an unreachable database tells clients to wait: a restart or a failover
+#: takes seconds, and a client retrying with its `Idempotency-Key` stores its report once.
+RETRY_AFTER_SECONDS = 1
 
 
 class ApiError(Exception):
@@ -67,6 +72,24 @@ def error_response(error: ApiError) -> web.Response:
     return web.json_response(error.body(), status=error.status, headers=error.headers)
 
 
+def unavailable() -> ApiError:
+    """503: the database cannot be reached now (restarting, connection lost); retry."""
+    return ApiError(
+        503,
+        "unavailable",
+        "the service cannot reach its database right now; retry later (a report sent "
+        "again with the same Idempotency-Key is stored once)",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def insufficient_storage() -> ApiError:
+    """507: a disk (evidence files or the database) is full; nothing was stored."""
+    return ApiError(
+        507, "insufficient_storage", "the server is out of storage space; nothing was stored"
+    )
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
@@ -90,6 +113,18 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         code = _CODES.get(exc.status, "http_error")
         headers = {k: v for k, v in exc.headers.items() if k.lower() in {"allow", "retry-after"}}
         return error_response(ApiError(exc.status, code, exc.reason, headers=headers))
-    except Exception:
+    except Exception as exc:
+        # Faults outside the request, not bugs: one log line each, not a traceback per
+        # request while they last.
+        if storage_full(exc):
+            log.error("out of storage on %s %s: %s", request.method, request.path, exc)
+            return error_response(insufficient_storage())
+        if database_unavailable(exc):
+            first_line = (str(exc).splitlines() or [""])[0]
+            log.warning(
+                "database unavailable on %s %s: %s: %s",
+                request.method, request.path, type(exc).__name__, first_line,
+            )  # fmt: skip
+            return error_response(unavailable())
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(ApiError(500, "internal", "internal error; nothing was stored"))

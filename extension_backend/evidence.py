@@ -8,6 +8,7 @@ work: callers run `prepare_*` in an executor, never on the event loop.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import logging
@@ -295,6 +296,16 @@ def prepare_snapshot(data: bytes, filename: str | None, content_type: str | None
     )
 
 
+def _raise_if_full(exc: OSError) -> None:
+    """Raise a full disk or quota as `EvidenceError` 507 (the reporter may try again
+    later); any other I/O failure is left to the caller (a fault of the server, a 500)."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        log.error("evidence store is out of space: %s", exc)
+        raise EvidenceError(
+            507, "insufficient_storage", "no space left to store evidence files; nothing was stored"
+        ) from exc
+
+
 class EvidenceStore:
     """Files under `root`, named by the SHA-256 of their content (`ab/cd/abcd…`)."""
 
@@ -307,20 +318,31 @@ class EvidenceStore:
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
     def put(self, data: bytes, sha256: str) -> bool:
-        """Store `data` atomically; True if the file is new (the caller may remove it)."""
+        """Store `data` atomically; True if the file is new (the caller may remove it).
+
+        The bytes go to a temporary file that is renamed into place only once complete and
+        synced, so a reader never sees half a file. A full disk (or quota) raises
+        `EvidenceError` 507 with the temporary file already gone.
+        """
         target = self.path(sha256)
         if target.exists():
             return False
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+        except OSError as exc:
+            _raise_if_full(exc)
+            raise
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, target)
-        except BaseException:
+        except BaseException as exc:
             Path(tmp).unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                _raise_if_full(exc)
             raise
         return True
 

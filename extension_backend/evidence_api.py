@@ -45,6 +45,7 @@ from db.models import AuditEvent, Case, Delivery, Evidence, Report
 from extension_backend import keys
 from extension_backend.api import principal_of
 from extension_backend.errors import ApiError
+from extension_backend.schemas import MAX_ROW_ID
 from extension_backend.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -113,6 +114,12 @@ def _read_secret(path: Path) -> bytes:
     return secret.encode()
 
 
+def plain_number(text: str, digits: int) -> bool:
+    """ASCII digits only, at most `digits` of them. `str.isdigit` alone passes "²", which
+    `int` refuses, and `int` refuses more than 4300 digits: both were 500s."""
+    return text.isascii() and text.isdigit() and len(text) <= digits
+
+
 class Verdict(Enum):
     VALID = "valid"
     EXPIRED = "expired"
@@ -161,7 +168,7 @@ class EvidenceLinks:
         The signature is checked first (constant-time): expiry is only ever reported for
         a link this server made.
         """
-        if not (expires.isdigit() and delivery.isdigit()):
+        if not (plain_number(expires, 12) and plain_number(delivery, 10)):
             return Verdict.INVALID
         expected = self.signature(sha256, case_id, int(expires), int(delivery))
         if not hmac.compare_digest(expected.encode(), sig.strip().lower().encode()):
@@ -208,8 +215,10 @@ async def evidence_of_case(session: AsyncSession, sha256: str, case_id: int) -> 
 
 
 def _case_param(request: web.Request) -> int:
+    """The `case` query parameter; the one 404 when it cannot be a case id (a number past
+    the id column's range would fail the query, a 500)."""
     value = request.query.get("case", "")
-    if not value.isdigit() or len(value) > 18:
+    if not plain_number(value, 10) or not 0 < int(value) <= MAX_ROW_ID:
         raise _not_found()
     return int(value)
 

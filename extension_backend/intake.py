@@ -10,6 +10,7 @@ back and the evidence files this submission created are removed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import secrets
@@ -19,7 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
@@ -77,6 +78,13 @@ TRANSACTION_ATTEMPTS = 3
 #: How long a repeat with the same Idempotency-Key is answered with the first receipt. Past
 #: it the key is free again: a client retrying a day later has a new report to send.
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
+#: A report with a fingerprinted image holds this PostgreSQL advisory lock (and, within an
+#: instance, `Intake._image_turn`) from its image lookup to its commit, so such reports of
+#: every instance take turns. Two first reports of one picture arriving at once would
+#: otherwise each miss the other's uncommitted hashes and open two cases; and hash ids,
+#: taken at insert, would commit out of order, which the id watermark of
+#: `ImageIndex.catch_up` would skip for good. Text-only reports never wait for it.
+IMAGE_INTAKE_LOCK = 0x77666C6167696D67  # "wflagimg", a bigint key
 
 
 def new_reference() -> str:
@@ -217,6 +225,7 @@ class Intake:
         self.store = store
         self.matcher = matcher
         self.images = images
+        self._image_turn = asyncio.Lock()
 
     async def analyse(self, facts: ListingFacts) -> Analysis:
         """Analyse a listing against the current units directory; stores nothing."""
@@ -249,7 +258,10 @@ class Intake:
         prepared = await loop.run_in_executor(None, self._prepare_files, submission.files)
         analysis = await self.analyse(listing_facts(fields))
 
-        created = await loop.run_in_executor(None, self._store_files, prepared)
+        try:
+            created = await loop.run_in_executor(None, self._store_files, prepared)
+        except EvidenceError as exc:  # a full disk: the files stored so far are removed
+            raise ApiError(exc.status, exc.code, str(exc)) from None
         try:
             for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
                 try:
@@ -398,7 +410,11 @@ class Intake:
     ) -> Receipt:
         principal = submission.principal
         key = submission.idempotency_key
-        async with self.sessions() as session:
+        fingerprinted = any(fp is not None for _, fp in prepared)
+        turn = self._image_turn if fingerprinted else contextlib.nullcontext()
+        async with turn, self.sessions() as session:
+            if fingerprinted and (await session.connection()).dialect.name == "postgresql":
+                await session.exec(select(func.pg_advisory_xact_lock(IMAGE_INTAKE_LOCK)))
             if key is not None:
                 # A key older than the window is free again: release it from its old report.
                 await session.exec(

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db.engine import SessionFactory
 from extension_backend.evidence import EvidenceStore
 from extension_backend.intake import Intake
+from extension_backend.proof_of_work import ProofOfWork
 from extension_backend.ratelimit import RateLimiter
 from extension_backend.schemas import Schemas
 from extension_backend.settings import Settings
@@ -21,6 +22,10 @@ STORE = web.AppKey("store", EvidenceStore)
 MATCHER = web.AppKey("matcher", SpeciesMatcher)
 INTAKE = web.AppKey("intake", Intake)
 ANON_LIMITER = web.AppKey("anonymous_limiter", RateLimiter)
+#: Anonymous reports that carry a valid proof of work, per address (a higher limit).
+POW_LIMITER = web.AppKey("proof_of_work_limiter", RateLimiter)
+#: Issues and checks the challenges (set up by `app.proof_of_work_context`).
+PROOF_OF_WORK = web.AppKey("proof_of_work", ProofOfWork)
 TOKEN_LIMITER = web.AppKey("token_limiter", RateLimiter)
 BOT_LIMITER = web.AppKey("bot_limiter", RateLimiter)
 #: Failed dashboard sign-ins, per address and per e-mail.

@@ -11,7 +11,9 @@ from extension_backend import keys
 from extension_backend.case_actions_api import AckIn, AssignIn, StatusIn
 from extension_backend.cases_api import MergeIn, RerouteIn, SplitIn
 from extension_backend.evidence_api import EXTENSIONS
+from extension_backend.proof_of_work import PROOF_HEADER, ChallengeOut
 from extension_backend.schemas import (
+    MAX_ROW_ID,
     AnalysisOut,
     ErrorOut,
     HealthOut,
@@ -37,7 +39,8 @@ def _json(name: str) -> dict[str, Any]:
 
 def _errors(*statuses: int) -> dict[str, Any]:
     reasons = {
-        400: "Malformed body (not JSON, not UTF-8, unreadable multipart).",
+        400: "Malformed body (not JSON, not UTF-8, unreadable multipart) or header "
+        "(X-Telegram-User not a user id).",
         401: "Missing, malformed or unknown credentials.",
         403: "The caller's role may not do this (or X-Telegram-User names an unlinked user).",
         404: "Unknown reference, or a token that does not open it.",
@@ -48,11 +51,17 @@ def _errors(*statuses: int) -> dict[str, Any]:
         410: "The evidence link's time is up (its signature is right): get a fresh one.",
         422: "A field is missing, unknown or invalid; `field` names it.",
         429: "Rate limit reached; see Retry-After.",
+        503: "The database cannot be reached (restarting, or down); retry after Retry-After "
+        "seconds, with the same Idempotency-Key for a report.",
+        507: "No room to store the evidence; nothing was stored.",
     }
-    return {str(s): {"description": reasons[s], **_json("ErrorOut")} for s in statuses}
+    # Every operation reads the database, so any can answer 503 while it is away.
+    return {str(s): {"description": reasons[s], **_json("ErrorOut")} for s in (*statuses, 503)}
 
 
-CASE_ID = {"name": "case_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+#: Row ids (cases, accounts, deliveries) are 32-bit; anything else is refused (404 or 422).
+ROW_ID = {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}
+CASE_ID = {"name": "case_id", "in": "path", "required": True, "schema": ROW_ID}
 BINARY = {"schema": {"type": "string", "format": "binary"}}
 EVIDENCE_TYPES = sorted(EXTENSIONS)
 
@@ -75,9 +84,13 @@ EVIDENCE_PARAMETERS = [
         "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
         "description": "The SHA-256 of the stored (served) copy.",
     },
-    _query("case", {"type": "integer"}, "The case the file belongs to.", required=True),
-    _query("expires", {"type": "integer"}, "Link expiry, Unix seconds (signed links)."),
-    _query("delivery", {"type": "integer"}, "The delivery the link was made for (signed links)."),
+    _query("case", ROW_ID, "The case the file belongs to.", required=True),
+    _query(
+        "expires",
+        {"type": "integer", "minimum": 0, "maximum": 10**12 - 1},
+        "Link expiry, Unix seconds (signed links).",
+    ),
+    _query("delivery", ROW_ID, "The delivery the link was made for (signed links)."),
     _query(
         "sig",
         {"type": "string", "pattern": "^[0-9a-f]{64}$"},
@@ -85,6 +98,30 @@ EVIDENCE_PARAMETERS = [
     ),
 ]
 OBJECT = {"content": {"application/json": {"schema": {"type": "object"}}}}
+#: A JSON report (no images) needs a URL or some text; otherwise 422 with field `report`.
+JSON_REPORT = {
+    "allOf": [_ref("ReportIn")],
+    "anyOf": [
+        {
+            "required": ["url"],
+            "properties": {"url": {"type": "string", "pattern": "^https?://[^/?#\\s]"}},
+        },
+        {"required": ["text"], "properties": {"text": {"type": "string", "pattern": "\\S"}}},
+    ],
+}
+PROOF_PARAMETER = {
+    "name": PROOF_HEADER,
+    "in": "header",
+    "required": False,
+    "description": (
+        "Anonymous reports only: a solved challenge from GET /api/v1/proof-of-work (base64 "
+        "JSON `{challenge, solution}`), good for one report. The report then counts against "
+        "the higher anonymous limit. Unreadable: 400 `proof_malformed`; forged, wrong or too "
+        "easy: 403 `proof_invalid`; late: 403 `proof_expired`; used before: 403 "
+        "`proof_reused`. Ignored with a bearer token or when the deployment has it off."
+    ),
+    "schema": {"type": "string", "maxLength": 4096},
+}
 
 
 def build_openapi(settings: Settings, schemas: Schemas) -> dict[str, Any]:
@@ -97,6 +134,7 @@ def build_openapi(settings: Settings, schemas: Schemas) -> dict[str, Any]:
             (AnalysisOut, "serialization"),
             (ErrorOut, "serialization"),
             (HealthOut, "serialization"),
+            (ChallengeOut, "serialization"),
             (MergeIn, "validation"),
             (SplitIn, "validation"),
             (RerouteIn, "validation"),
@@ -111,6 +149,7 @@ def build_openapi(settings: Settings, schemas: Schemas) -> dict[str, Any]:
     multipart_schema = {
         "type": "object",
         "required": ["report"],
+        "additionalProperties": False,  # any other part is refused (422 `unknown_part`)
         "properties": {
             "report": {**_ref("ReportIn"), "description": "The report as a JSON part."},
             "images": {
@@ -182,12 +221,13 @@ def build_openapi(settings: Settings, schemas: Schemas) -> dict[str, Any]:
                                 "maxLength": 100,
                                 "pattern": "^[A-Za-z0-9._:-]{1,100}$",
                             },
-                        }
+                        },
+                        PROOF_PARAMETER,
                     ],
                     "requestBody": {
                         "required": True,
                         "content": {
-                            "application/json": {"schema": _ref("ReportIn")},
+                            "application/json": {"schema": JSON_REPORT},
                             "multipart/form-data": {
                                 "schema": multipart_schema,
                                 "encoding": {"report": {"contentType": "application/json"}},
@@ -208,7 +248,16 @@ def build_openapi(settings: Settings, schemas: Schemas) -> dict[str, Any]:
                             },
                             **_json("ReceiptOut"),
                         },
-                        **_errors(400, 401, 413, 415, 422, 429),
+                        **_errors(400, 401, 413, 415, 422, 429, 507),
+                        "403": {
+                            "description": (
+                                "Refused: `blocked` (the operator refuses this network), "
+                                "`proof_invalid`, `proof_expired`, `proof_reused` (solve a "
+                                "new challenge, or send without a proof), "
+                                "`telegram_not_linked`."
+                            ),
+                            **_json("ErrorOut"),
+                        },
                     },
                 }
             },
@@ -227,7 +276,27 @@ def build_openapi(settings: Settings, schemas: Schemas) -> dict[str, Any]:
                     ],
                     "responses": {
                         "200": {"description": "The status.", **_json("ReportStatusOut")},
-                        **_errors(401, 404),
+                        **_errors(400, 401, 403, 404),
+                    },
+                }
+            },
+            "/api/v1/proof-of-work": {
+                "get": {
+                    "operationId": "getProofOfWorkChallenge",
+                    "summary": "A signed challenge; its solution earns a higher anonymous limit.",
+                    "description": (
+                        "An ALTCHA v2 challenge (algorithm SHA-256), signed and expiring at "
+                        "`parameters.expiresAt`; the server keeps nothing. Send "
+                        f"`{PROOF_HEADER}` with an anonymous report: base64 of the JSON "
+                        '`{"challenge": <this>, "solution": {"counter", "derivedKey"}}`. '
+                        "404 when the deployment has proof of work switched off."
+                    ),
+                    "responses": {
+                        "200": {"description": "A fresh challenge.", **_json("ChallengeOut")},
+                        "404": {
+                            "description": "Proof of work is switched off here.",
+                            **_json("ErrorOut"),
+                        },
                     },
                 }
             },
@@ -235,10 +304,15 @@ def build_openapi(settings: Settings, schemas: Schemas) -> dict[str, Any]:
                 "post": {
                     "operationId": "analyze",
                     "summary": "Analyse one listing; nothing is stored.",
+                    "description": (
+                        "With an officer's bearer token the answer also says whether the "
+                        "listing is already known (`duplicate`, `case_id`, `case_reports`)."
+                    ),
+                    "security": [{}, {"bearer": []}],
                     "requestBody": {"required": True, **_json("AnalyzeIn")},
                     "responses": {
                         "200": {"description": "The analysis.", **_json("AnalysisOut")},
-                        **_errors(400, 413, 415, 422),
+                        **_errors(400, 401, 403, 413, 415, 422),
                     },
                 }
             },
@@ -250,7 +324,7 @@ def build_openapi(settings: Settings, schemas: Schemas) -> dict[str, Any]:
                     "parameters": [CASE_ID],
                     "responses": {
                         "200": {"description": "The case.", **OBJECT},
-                        **_errors(401, 404),
+                        **_errors(400, 401, 403, 404),
                     },
                 }
             },
@@ -312,7 +386,7 @@ def build_openapi(settings: Settings, schemas: Schemas) -> dict[str, Any]:
                             "description": "The stored copy, never the bytes as received.",
                             "content": dict.fromkeys(EVIDENCE_TYPES, BINARY),
                         },
-                        **_errors(401, 404, 410),
+                        **_errors(400, 401, 403, 404, 410),
                     },
                 }
             },

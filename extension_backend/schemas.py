@@ -82,7 +82,9 @@ class StrictInput(BaseModel):
 #: path or body is no id at all; sent to the database it would fail the query (a 500), so
 #: it is refused before any query (found by the API fuzzer, tests/backend/test_api_fuzz.py).
 MAX_ROW_ID = 2**31 - 1
-RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
+#: An id in a request body: a JSON integer, strictly. Lax mode would read `true` as 1
+#: (`{"into": true}` merged into case 1) and "7" or 7.0 as 7.
+RowId = Annotated[int, Strict(), Field(ge=1, le=MAX_ROW_ID)]
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,8 @@ def build_schemas(settings: Settings) -> Schemas:
         __base__=StrictInput,
         __doc__="One listing to analyse, in the `wildflag analyze` input shape.",
         id=(
-            Annotated[str | int | None, Field(union_mode="left_to_right")],
+            # Strict int: lax mode would echo JSON `true` back as 1.
+            Annotated[str | Annotated[int, Strict()] | None, Field(union_mode="left_to_right")],
             Field(None, description="Echoed back."),
         ),
         **listing,

@@ -54,6 +54,14 @@ class Settings(BaseSettings):
     # Anonymous intake per client address: enough for a person flagging listings by hand,
     # too few for a script to flood the units.
     anonymous_reports_per_minute: int = Field(default=20, ge=1)
+    # Proof of work (extension_backend/proof_of_work.py): an anonymous client that solves a
+    # challenge from GET /api/v1/proof-of-work (about 2**bits SHA-256 hashes) and sends it
+    # in X-Wildflag-Proof is held to the higher limit instead. Off: no challenges, and a
+    # proof sent anyway is ignored (the base limit applies).
+    proof_of_work: bool = True
+    proof_of_work_bits: int = Field(default=14, ge=4, le=28)
+    proof_of_work_lifetime_seconds: float = Field(default=300.0, ge=10)
+    anonymous_pow_reports_per_minute: int = Field(default=120, ge=1)
     # Reports per minute per bearer token: a person's (officer, unit admin…), and the
     # Telegram bot's, which relays everyone's reports and limits each user itself.
     # Networks (CIDR, e.g. "203.0.113.0/24", or single addresses) whose reports are refused
@@ -61,6 +69,10 @@ class Settings(BaseSettings):
     blocked_networks: list[IPvAnyNetwork] = Field(default_factory=list)
     token_reports_per_minute: int = Field(default=60, ge=1)
     bot_reports_per_minute: int = Field(default=600, ge=1)
+    # Reverse proxies (networks) whose X-Forwarded-For is believed: only when the direct
+    # peer is one of them is the client the rightmost forwarded address that is not itself
+    # a trusted proxy. Empty: the header is ignored (anyone can send it).
+    trusted_proxies: list[IPvAnyNetwork] = Field(default_factory=list)
 
     # Apply migrations and seed the units directory when the service starts. Turn off
     # when migrations are run as a separate deployment step (`wildflag db upgrade`).
@@ -98,12 +110,17 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(default=12, ge=1)
     # Staging switch: every webhook delivery goes to this one URL instead of the unit's.
     delivery_staging_target: str | None = None
+    # Webhooks reach public addresses only: never loopback, private, link-local, CGNAT,
+    # multicast, reserved or cloud metadata ones (checked after DNS, at send time). List
+    # here the networks (CIDR) where units' receivers legitimately live, e.g. "10.20.0.0/16".
+    delivery_allow_private_networks: list[IPvAnyNetwork] = Field(default_factory=list)
 
     # Evidence links in deliveries: `GET /api/v1/evidence/{sha256}?case=…&expires=…&sig=…`,
     # signed with this secret (HMAC-SHA256). Unset: a random secret is generated on first
     # use and kept in `<data_dir>/evidence-link.secret`. Set it (the same on every instance)
     # when several instances serve one database, or a link works only on the one that made
-    # it. Changing it invalidates every link already sent.
+    # it. Changing it invalidates every link already sent. The proof-of-work challenges
+    # are signed with a key derived from it, so they too work on every instance.
     evidence_link_secret: str | None = Field(default=None, min_length=32)
     # How long a link in a delivery opens its file; after that the link answers 410 and
     # the unit reads the evidence through the case API with its token.

@@ -27,7 +27,7 @@ from extension_backend.auth import (
 )
 from extension_backend.errors import ApiError, invalid
 from extension_backend.requests import read_json_body, validate
-from extension_backend.schemas import StrictInput
+from extension_backend.schemas import RowId, StrictInput
 from extension_backend.telegram_links import (
     LinkError,
     issue_code,
@@ -44,7 +44,7 @@ CODE_ISSUERS = frozenset({"unit_admin", "admin"})
 
 
 class LinkCodeIn(StrictInput):
-    account: int = Field(description="The account the officer will act as from Telegram.")
+    account: RowId = Field(description="The account the officer will act as from Telegram.")
 
 
 class LinkIn(StrictInput):

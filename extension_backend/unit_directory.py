@@ -6,11 +6,13 @@ the other with the same words.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import pycountry
 
 from db.models import Unit
+from extension_backend.delivery.address_guard import IPNetwork, url_problem
 from extension_backend.delivery.channels import CONFIGURABLE_TYPES
 from matching.routing import APPENDICES, parse_taxa
 
@@ -65,10 +67,20 @@ def unit_code_arg(code: str) -> str:
     return code
 
 
-def channel_target_problem(kind: str, target: str) -> str | None:
-    """Why `target` cannot be a `kind` channel's address, or None."""
+def channel_target_problem(
+    kind: str, target: str, allowed_networks: Sequence[IPNetwork] | None = None
+) -> str | None:
+    """Why `target` cannot be a `kind` channel's address, or None.
+
+    With `allowed_networks` (the operator's `delivery_allow_private_networks`), a webhook
+    to an address the delivery guard would refuse (loopback, private, metadata…, in any
+    spelling) is refused now, not at the first send. Without it the address is not
+    judged here; the guard still refuses it at send time.
+    """
     if kind == "webhook" and not target.startswith(("https://", "http://")):
         return "a webhook target is an http(s):// URL"
+    if kind == "webhook" and allowed_networks is not None:
+        return url_problem(target, allowed_networks)
     if kind == "email" and "@" not in target:
         return "an email target is an e-mail address"
     if kind == "telegram" and not (target.lstrip("-").isdigit() or target.startswith("@")):
@@ -76,17 +88,19 @@ def channel_target_problem(kind: str, target: str) -> str | None:
     return None
 
 
-def channel_problem(unit: Unit, kind: str, target: str) -> str | None:
+def channel_problem(
+    unit: Unit, kind: str, target: str, allowed_networks: Sequence[IPNetwork] | None = None
+) -> str | None:
     """Why a `kind` channel to `target` cannot be added to `unit`, or None.
 
     One outbox row per report, unit and channel type: a second channel of a type could not
-    be kept apart, so it is refused.
+    be kept apart, so it is refused. `allowed_networks`: see `channel_target_problem`.
     """
     if kind not in CONFIGURABLE_TYPES:
         return f"a channel type is one of {', '.join(CONFIGURABLE_TYPES)}"
     if any(c.get("type") == kind for c in unit.channels):
         return f"unit {unit.code} already has a {kind} channel; remove it first"
-    return channel_target_problem(kind, target)
+    return channel_target_problem(kind, target, allowed_networks)
 
 
 def apply_unit_changes(unit: Unit, changes: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -1,9 +1,12 @@
 // The wildflag backend's HTTP API, as documented in the top-level README ("HTTP API").
 // Extension pages and the service worker hold a host permission for the backend, so the
 // browser lets them call it without CORS headers (the backend sends none).
+import { PROOF_HEADER } from "./pow.js";
 
 // A report with photos over a slow link can take a while; past this we call it unreachable.
 const TIMEOUT_MS = 60_000;
+// A challenge is a few hundred bytes: an answer this late is no help.
+const CHALLENGE_TIMEOUT_MS = 10_000;
 
 export class BackendError extends Error {
   constructor(message, { status = 0, code = "", retry = false, retryAfter = 0 } = {}) {
@@ -19,10 +22,10 @@ function endpoint(backendUrl, path) {
   return String(backendUrl).replace(/\/+$/, "") + path;
 }
 
-async function call(url, init) {
+async function call(url, init, timeoutMs = TIMEOUT_MS) {
   let response;
   try {
-    response = await fetch(url, { ...init, signal: AbortSignal.timeout(TIMEOUT_MS), credentials: "omit" });
+    response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs), credentials: "omit" });
   } catch (error) {
     throw new BackendError(String(error && error.message ? error.message : error), { retry: true });
   }
@@ -70,12 +73,29 @@ export function dataUrlToBlob(dataUrl) {
 const EXTENSIONS = { "image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif" };
 
 /**
+ * GET /api/v1/proof-of-work: a signed challenge (see lib/pow.js), or null when the backend
+ * offers none (an older version, switched off) or cannot be asked right now.
+ */
+export async function fetchChallenge(backendUrl) {
+  try {
+    return await call(
+      endpoint(backendUrl, "/api/v1/proof-of-work"),
+      { method: "GET", headers: {}, cache: "no-store" },
+      CHALLENGE_TIMEOUT_MS,
+    );
+  } catch {
+    return null;
+  }
+}
+
+/**
  * One multipart POST /api/v1/reports: a `report` JSON part, `images`, optional screenshot/snapshot.
  * `envelope.idempotency_key` goes out as Idempotency-Key: the same on every attempt at one
  * report, so a retry after a lost answer gets the first receipt back (200) instead of
- * storing the report twice.
+ * storing the report twice. `proof`, when given, goes out as X-Wildflag-Proof (one request
+ * only: a retry needs a new one).
  */
-export async function submitReport(backendUrl, envelope) {
+export async function submitReport(backendUrl, envelope, proof = null) {
   const form = new FormData();
   form.append("report", new Blob([JSON.stringify(envelope.report)], { type: "application/json" }), "report.json");
   envelope.images.forEach((image, i) => {
@@ -91,6 +111,7 @@ export async function submitReport(backendUrl, envelope) {
   }
   const headers = authHeaders(envelope.token);
   if (envelope.idempotency_key) headers["Idempotency-Key"] = envelope.idempotency_key;
+  if (proof) headers[PROOF_HEADER] = proof;
   return call(endpoint(backendUrl, "/api/v1/reports"), { method: "POST", headers, body: form });
 }
 

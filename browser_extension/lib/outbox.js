@@ -5,8 +5,14 @@
 // (a random UUID) before its first attempt, kept in the queued envelope and sent on every
 // attempt: if the backend stored a report but its answer was lost (a timeout), the retry
 // gets that report's receipt back instead of storing it a second time.
+//
+// Every attempt at an anonymous report first solves a fresh proof of work when the backend
+// offers one (lib/pow.js), for the higher per-address limit; a proof is good for one
+// request, so a retry never reuses one. Without a challenge (an older backend, or none to
+// be had) the report goes without, under the base limit, as before.
 import { RETRY_BASE_SECONDS, RETRY_CAP_SECONDS } from "../config.js";
-import { BackendError, submitReport } from "./api.js";
+import { BackendError, fetchChallenge, submitReport } from "./api.js";
+import { proofHeader, solveChallenge } from "./pow.js";
 import { addHistory, getQueue, getSettings, setQueue } from "./store.js";
 
 const api = globalThis.browser ?? globalThis.chrome;
@@ -39,6 +45,35 @@ export function backoffSeconds(attempts, retryAfter = 0) {
   return Math.max(exponential, retryAfter || 0);
 }
 
+/** A solved challenge for one request (the X-Wildflag-Proof value), or null. */
+export async function proveWork(backendUrl) {
+  const challenge = await fetchChallenge(backendUrl);
+  if (!challenge) return null;
+  try {
+    const solution = await solveChallenge(challenge);
+    return solution ? proofHeader(challenge, solution) : null;
+  } catch {
+    return null; // a challenge this version cannot solve: send without
+  }
+}
+
+/**
+ * One attempt at one report. A proof the backend refuses (`proof_*`: solved too late, or an
+ * instance that signs with another key) costs the report nothing: it goes again at once
+ * without a proof, with the same Idempotency-Key (a refused request stores nothing).
+ */
+async function send(backendUrl, envelope) {
+  const proof = envelope.token ? null : await proveWork(backendUrl);
+  try {
+    return await submitReport(backendUrl, envelope, proof);
+  } catch (error) {
+    if (proof && error instanceof BackendError && error.code.startsWith("proof_")) {
+      return submitReport(backendUrl, envelope, null);
+    }
+    throw error;
+  }
+}
+
 function historyEntry(envelope, receipt, backendUrl) {
   return {
     reference: receipt.reference,
@@ -62,7 +97,7 @@ export async function submitOrQueue(envelope) {
   // Before the first attempt: that attempt may be the one stored whose answer is lost.
   if (!envelope.idempotency_key) envelope.idempotency_key = crypto.randomUUID();
   try {
-    const receipt = await submitReport(backendUrl, envelope);
+    const receipt = await send(backendUrl, envelope);
     await addHistory(historyEntry(envelope, receipt, backendUrl));
     return { sent: receipt };
   } catch (error) {
@@ -129,7 +164,7 @@ async function drainOnce(force) {
       });
     }
     try {
-      const receipt = await submitReport(backendUrl, item.envelope);
+      const receipt = await send(backendUrl, item.envelope);
       await addHistory(historyEntry(item.envelope, receipt, backendUrl));
       outcome = { id: item.id, sent: receipt };
     } catch (error) {

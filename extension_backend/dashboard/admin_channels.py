@@ -1,7 +1,10 @@
 """Unit administration, channels: where a unit's cases are delivered besides the dashboard.
 
 The same types and checks as `wildflag units channel add` (`unit_directory.channel_problem`,
-one channel per type because the outbox keeps one row per report, unit and type). A webhook
+one channel per type because the outbox keeps one row per report, unit and type), plus the
+delivery guard's verdict on a webhook's address (`address_guard`: no loopback, private or
+metadata addresses, also after resolving the name, unless the operator allows the
+network), so an admin learns it here rather than from a failed delivery. A webhook
 gets a signing secret, generated unless one is given; it is shown once here. The secret
 stays in the unit's row because signing needs it, but no page shows it again.
 """
@@ -24,6 +27,7 @@ from extension_backend.dashboard.admin import (
     unit_page,
 )
 from extension_backend.dashboard.web import ADMINS, PageError, page, redirect
+from extension_backend.delivery.address_guard import resolved_problem
 from extension_backend.unit_directory import channel_problem
 from extension_backend.web_auth import SignedIn
 
@@ -37,10 +41,16 @@ async def add_channel(request: web.Request, me: SignedIn) -> web.Response:
     kind = str(form.get("type", ""))
     target = str(form.get("target", "")).strip()
     given = str(form.get("secret", "")).strip()
+    allowed = request.app[keys.SETTINGS].delivery_allow_private_networks
+    # A name for an internal host is caught by resolving it, before the database is
+    # touched (a lookup may take a moment).
+    internal = None
+    if kind == "webhook" and target.startswith(("https://", "http://")):
+        internal = await resolved_problem(target, allowed)
     async with request.app[keys.SESSIONS]() as session:
         unit = await managed_unit(session, me, request.match_info["code"])
         channels: list[dict[str, Any]] = [dict(c) for c in unit.channels]
-        if problem := channel_problem(unit, kind, target):
+        if problem := channel_problem(unit, kind, target, allowed) or internal:
             return await unit_page(
                 request,
                 me,

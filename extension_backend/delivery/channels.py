@@ -10,14 +10,21 @@ from __future__ import annotations
 import abc
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
 import aiohttp
 import aiosmtplib
+from aiohttp.abc import AbstractResolver
 
+from extension_backend.delivery.address_guard import (
+    AddressRefused,
+    IPNetwork,
+    guarded_session,
+    refused_cause,
+)
 from extension_backend.delivery.payload import (
     COMMENT,
     comment_html,
@@ -86,23 +93,27 @@ class WebhookChannel(Channel):
     Headers: `X-Wildflag-Timestamp` (Unix seconds), `X-Wildflag-Signature`
     (`sha256=` HMAC over `"{timestamp}.{body}"`, see `signing`), `Idempotency-Key` (the same
     for every attempt of one delivery, so a receiver can drop repeats). 2xx is delivered;
-    4xx other than 408/425/429 is refused for good; anything else is retried.
+    3xx (never followed) and 4xx other than 408/425/429 are refused for good; anything
+    else is retried. Only allowed addresses are reached (`address_guard`): a refused one
+    fails the attempt for good, naming the address and why.
     """
 
     name = "webhook"
 
     def __init__(
         self,
-        http: aiohttp.ClientSession,
         *,
         timeout: float,
         staging_target: str | None = None,
+        allowed_networks: Sequence[IPNetwork] = (),
         clock: Callable[[], float] = time.time,
+        resolver: AbstractResolver | None = None,
     ) -> None:
-        self.http = http
         self.timeout = aiohttp.ClientTimeout(total=timeout)
         self.staging_target = staging_target
+        self.allowed_networks = tuple(allowed_networks)
         self.clock = clock
+        self.resolver = resolver  # the system's unless a test scripts one
 
     async def send(self, payload: Mapping[str, Any], target: Target, idempotency_key: str) -> None:
         if not target.secret:
@@ -119,18 +130,40 @@ class WebhookChannel(Channel):
         }
         if self.staging_target:
             headers["X-Wildflag-Staging-Original-Target"] = target.address
+        # A session of its own per send, guarded (`address_guard`): no caller can hand the
+        # webhook an unguarded connection, and nothing outlives the send. Deliveries are
+        # few, so the lost connection reuse does not matter.
+        http, guard = guarded_session(self.allowed_networks, resolver=self.resolver)
         try:
-            async with self.http.post(
-                url, data=body, headers=headers, timeout=self.timeout, allow_redirects=False
-            ) as response:
+            async with (
+                http,
+                http.post(
+                    url, data=body, headers=headers, timeout=self.timeout, allow_redirects=False
+                ) as response,
+            ):
                 status = response.status
+                location = response.headers.get("Location", "")
                 await response.read()
+        except AddressRefused as exc:
+            raise DeliveryError(f"address refused: {exc}", retryable=False) from None
         except aiohttp.InvalidURL as exc:  # before ClientError, which it also is
             raise DeliveryError(f"invalid webhook URL: {exc}", retryable=False) from None
         except (aiohttp.ClientError, TimeoutError) as exc:
+            if (refused := refused_cause(exc)) is not None:
+                raise DeliveryError(f"address refused: {refused}", retryable=False) from None
             raise DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True) from None
+        finally:
+            await guard.close()
         if 200 <= status < 300:
             return
+        if 300 <= status < 400:
+            # Never followed: a redirect could lead anywhere, an internal address included,
+            # and a receiver that moved is fixed by changing the channel's target.
+            raise DeliveryError(
+                f"HTTP {status} from webhook, redirecting to {location or '(no Location)'}: "
+                "redirects are not followed; set the channel's target to the final address",
+                retryable=False,
+            )
         retryable = not (400 <= status < 500) or status in RETRYABLE_CLIENT_STATUSES
         raise DeliveryError(f"HTTP {status} from webhook", retryable=retryable)
 
@@ -299,16 +332,27 @@ class Channels(Mapping[str, Channel]):
 CONFIGURABLE_TYPES = ("webhook", "email", "telegram", "noop")
 
 
-def build_channels(http: aiohttp.ClientSession, settings: Settings) -> Channels:
-    """Every channel, sharing one HTTP session (owned by the caller)."""
+def build_channels(
+    http: aiohttp.ClientSession,
+    settings: Settings,
+    *,
+    clock: Callable[[], float] = time.time,
+    resolver: AbstractResolver | None = None,
+) -> Channels:
+    """Every channel. The Telegram channel uses `http` (owned by the caller) to reach the
+    operator's Bot API; webhooks, whose addresses units set, go through the address guard.
+    `clock` (Unix seconds) stamps webhook signatures; `resolver` stands in for DNS in tests.
+    """
     return Channels(
         [
             DashboardChannel(),
             NoopChannel(),
             WebhookChannel(
-                http,
                 timeout=settings.delivery_timeout_seconds,
                 staging_target=settings.delivery_staging_target,
+                allowed_networks=settings.delivery_allow_private_networks,
+                clock=clock,
+                resolver=resolver,
             ),
             EmailChannel(settings),
             TelegramChannel(http, settings),

@@ -279,3 +279,25 @@ def test_analyze_applies_unit_filters_and_the_reporters_unit(tmp_path, cli):
     # TH takes only sharks: the coordinating unit has it, and the UK reporter's unit a copy.
     assert uk["units"] == ["COORD", "GB-FLORA"]
     assert fr["units"] == ["COORD"]
+
+
+def test_a_webhook_to_an_internal_address_is_refused_unless_the_operator_allows_it(tmp_path):
+    """The delivery guard's rule, at the command line: a loopback or metadata address in
+    any spelling is refused when the channel is added, not at the first send."""
+    for target in ("http://127.0.0.1:9000/hook", "http://2130706433/hook",
+                   "http://169.254.169.254/latest/meta-data"):  # fmt: skip
+        refused = run_wildflag(
+            "units", "channel", "add", "GB", "--type", "webhook", "--target", target,
+            data_dir=tmp_path,
+        )  # fmt: skip
+        assert refused.returncode == 2, target
+        assert "delivery_allow_private_networks" in refused.stderr, refused.stderr
+    listed = run_wildflag("units", "channel", "list", "GB", "--json", data_dir=tmp_path)
+    assert listed.stdout == ""  # nothing was added
+
+    allowed = run_wildflag(
+        "units", "channel", "add", "GB", "--type", "webhook",
+        "--target", "http://127.0.0.1:9000/hook", data_dir=tmp_path,
+        WILDFLAG_DELIVERY_ALLOW_PRIVATE_NETWORKS='["127.0.0.0/8"]',
+    )  # fmt: skip
+    assert allowed.returncode == 0, allowed.stderr

@@ -180,6 +180,7 @@ async def test_a_killed_service_delivers_exactly_once_after_restart(
         "WILDFLAG_DELIVERY_TIMEOUT_SECONDS": str(SEND_TIMEOUT_SECONDS),
         "WILDFLAG_DELIVERY_POLL_SECONDS": "0.1",
         "WILDFLAG_PUBLIC_URL": "http://wildflag.test",
+        "WILDFLAG_DELIVERY_ALLOW_PRIVATE_NETWORKS": '["127.0.0.0/8"]',  # the receiver
     }
     if database is not None:
         extra["WILDFLAG_DATABASE_URL"] = database
