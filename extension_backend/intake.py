@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import logging
 import secrets
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -226,6 +227,8 @@ class Intake:
         self.matcher = matcher
         self.images = images
         self._image_turn = asyncio.Lock()
+        #: Digests of the files of submissions under way in this instance (see `_discard`).
+        self._in_flight: Counter[str] = Counter()
 
     async def analyse(self, facts: ListingFacts) -> Analysis:
         """Analyse a listing against the current units directory; stores nothing."""
@@ -258,27 +261,35 @@ class Intake:
         prepared = await loop.run_in_executor(None, self._prepare_files, submission.files)
         analysis = await self.analyse(listing_facts(fields))
 
+        digests = [item.sha256 for item, _ in prepared]
+        self._in_flight.update(digests)  # before any file is written: see `_discard`
+        created: list[str] = []
+        recorded = False
         try:
-            created = await loop.run_in_executor(None, self._store_files, prepared)
-        except EvidenceError as exc:  # a full disk: the files stored so far are removed
-            raise ApiError(exc.status, exc.code, str(exc)) from None
-        try:
+            try:
+                await loop.run_in_executor(None, self._store_files, prepared, created)
+            except EvidenceError as exc:  # a full disk: 507, the files written are discarded
+                raise ApiError(exc.status, exc.code, str(exc)) from None
             for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
                 try:
-                    return await self._record(submission, fields, prepared, analysis)
+                    receipt = await self._record(submission, fields, prepared, analysis)
+                    recorded = True
+                    return receipt
                 except IntegrityError:
                     # A concurrent request with the same key may have won the unique
                     # constraint: then this one is its repeat, and answers as one.
                     if key is not None and (replay := await self.replay(key)) is not None:
-                        await self._remove_unreferenced(created)
                         return replay
                     if attempt == TRANSACTION_ATTEMPTS:
                         raise
                     log.info("intake transaction conflicted; retrying (attempt %d)", attempt)
-        except BaseException:
-            for digest in created:
-                self.store.remove(digest)
-            raise
+        finally:
+            self._in_flight.subtract(digests)
+            for digest in digests:
+                if self._in_flight[digest] <= 0:
+                    del self._in_flight[digest]
+            if created and not recorded:
+                await self._discard(created)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def replay(self, key: IdempotencyKey) -> Receipt | None:
@@ -342,24 +353,38 @@ class Intake:
             replayed=True,
         )
 
-    async def _remove_unreferenced(self, created: Sequence[str]) -> None:
-        """Remove the files this submission stored that no evidence row uses.
+    async def _discard(self, created: Sequence[str]) -> None:
+        """Remove the files this submission wrote, unless another report uses them.
 
-        A request that lost the race for its key stored its files before it lost; the
-        winner may use the very same (content-addressed) files, so only orphans go.
+        Files are content-addressed, so another submission of the same picture may have
+        found this one's file in place and be about to commit (or have committed) a row
+        naming it. A file goes only when no submission of this instance holds its digest
+        (`_in_flight`, counted before any file is written) and no evidence row names it.
+        The in-flight check runs again right before each removal, with no await in between:
+        a submission that starts after it finds the file gone and writes it anew. Several
+        instances sharing one evidence volume do not see each other's in-flight digests;
+        there the window is one failing and one succeeding submission of one picture at the
+        same moment. If the database cannot be asked, the files stay (an orphan file is
+        harmless; a removed one named by a report is evidence lost).
         """
-        if not created:
+        candidates = [digest for digest in created if not self._in_flight[digest]]
+        if not candidates:
             return
-        async with self.sessions() as session:
-            used = set(
-                (
-                    await session.exec(
-                        select(Evidence.sha256).where(col(Evidence.sha256).in_(created))
-                    )
-                ).all()
-            )
-        for digest in created:
-            if digest not in used:
+        try:
+            async with self.sessions() as session:
+                used = set(
+                    (
+                        await session.exec(
+                            select(Evidence.sha256).where(col(Evidence.sha256).in_(candidates))
+                        )
+                    ).all()
+                )
+        except Exception:
+            log.warning("kept %d evidence file(s) of a failed report: database unavailable",
+                        len(candidates))  # fmt: skip
+            return
+        for digest in candidates:
+            if digest not in used and not self._in_flight[digest]:
                 self.store.remove(digest)
 
     def _prepare_files(self, files: Sequence[IncomingFile]) -> list[Prepared]:
@@ -389,17 +414,12 @@ class Intake:
             prepared.append((item, fp))
         return prepared
 
-    def _store_files(self, prepared: Sequence[Prepared]) -> list[str]:
-        created: list[str] = []
-        try:
-            for item, _ in prepared:
-                if self.store.put(item.data, item.sha256):
-                    created.append(item.sha256)
-        except BaseException:
-            for digest in created:
-                self.store.remove(digest)
-            raise
-        return created
+    def _store_files(self, prepared: Sequence[Prepared], created: list[str]) -> None:
+        """Write each file not yet stored; `created` collects the ones this call wrote,
+        also when a later one fails (the caller discards them)."""
+        for item, _ in prepared:
+            if self.store.put(item.data, item.sha256):
+                created.append(item.sha256)
 
     async def _record(
         self,
