@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # tests.helpers
 
 from intake_throughput import (
     Service,
@@ -61,21 +62,10 @@ def memory_parts(pid: int) -> str:
 
 
 def picture(seed: int, size: tuple[int, int] = (640, 480)) -> Any:
-    """A picture with enough structure to fingerprint: a gradient and random shapes."""
-    from PIL import Image, ImageDraw
+    """A picture with enough structure to fingerprint (the tests' own generator)."""
+    from tests.helpers import photo
 
-    rng = random.Random(seed)
-    image = Image.linear_gradient("L").resize(size).convert("RGB")
-    draw = ImageDraw.Draw(image)
-    for _ in range(25):
-        x, y = rng.randrange(size[0]), rng.randrange(size[1])
-        w, h = rng.randrange(20, 200), rng.randrange(20, 200)
-        colour = tuple(rng.randrange(256) for _ in range(3))
-        if rng.random() < 0.5:
-            draw.ellipse((x, y, x + w, y + h), fill=colour)
-        else:
-            draw.rectangle((x, y, x + w, y + h), fill=colour)
-    return image
+    return photo(seed, size)
 
 
 def jpeg(image: Any, quality: int = 90) -> bytes:
