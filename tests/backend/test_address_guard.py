@@ -41,6 +41,7 @@ from extension_backend.delivery.channels import (
 from extension_backend.delivery.worker import Worker
 from extension_backend.settings import Settings
 from tests.backend.conftest import set_channels
+from tests.backend.test_delivery import IVORY
 from tests.dashboard.conftest import Browser, add_account, close_browsers
 from tests.live_backend import free_port
 
@@ -308,13 +309,6 @@ async def test_every_address_of_a_name_must_pass():
 
 
 # -- through the worker and the dashboard -----------------------------------------------
-
-IVORY = {
-    "url": "https://www.ebay.co.uk/itm/Carved-tusk/284512345678",
-    "title": "Antique carved elephant ivory tusk",
-    "text": "Genuine elephant ivory, 1.2 kg. Collection in London.",
-    "seller_location": "London, United Kingdom",
-}  # routed to GB
 
 
 async def test_a_refused_destination_fails_the_delivery_with_a_clear_error(

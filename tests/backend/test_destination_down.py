@@ -24,12 +24,12 @@ from aiohttp.test_utils import TestServer
 
 from db.engine import create_engine, session_factory
 from db.models import Delivery
-from db.types import utcnow
 from extension_backend.app import create_app
 from extension_backend.delivery.channels import build_channels
 from extension_backend.delivery.signing import verify_signature
 from extension_backend.delivery.worker import Worker, default_jitter
 from tests.backend.conftest import set_channels
+from tests.backend.test_delivery import IVORY, FakeClock
 from tests.dashboard.conftest import Browser, add_account, case_of, close_browsers
 from tests.live_backend import free_port
 
@@ -41,21 +41,13 @@ LISTENS_AFTER = 600.0  # the receiver's host is up after 10 minutes…
 HEALTHY_AFTER = HOUR  # …but its app answers 500 until the hour is over
 JITTER = (0.5, 1.5)  # the bounds `default_jitter` promises
 
-IVORY = {
-    "url": "https://www.ebay.co.uk/itm/Carved-tusk/284512345678",
-    "title": "Antique carved elephant ivory tusk",
-    "text": "Genuine elephant ivory, 1.2 kg. Collection in London.",
-    "seller_location": "London, United Kingdom",
-}  # routed to GB
 
+class SimulatedClock(FakeClock):
+    """The delivery tests' clock, which also knows when it started and the Unix time."""
 
-class SimulatedClock:
     def __init__(self) -> None:
-        self.start = utcnow() + timedelta(seconds=1)  # after intake's rows became due
-        self.now = self.start
-
-    def __call__(self) -> datetime:
-        return self.now
+        super().__init__()
+        self.start = self.now
 
     def unix(self) -> float:
         return self.now.timestamp()
