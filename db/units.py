@@ -34,18 +34,6 @@ _ROUTING_COLUMNS = (
 _cached: tuple[list[tuple[Any, ...]], list[UnitRule]] = ([], [])
 
 
-def rule_of(unit: Unit) -> UnitRule:
-    """A stored unit as the rule `matching.routing.route` applies."""
-    return UnitRule(
-        code=unit.code,
-        countries=frozenset(unit.countries),
-        coordinating=unit.kind == "coordinating",
-        appendices=frozenset(unit.appendices),
-        taxa=frozenset(unit.taxa),
-        reporter_cases=unit.reporter_cases,
-    )
-
-
 def _rule_of_row(row: Sequence[Any]) -> UnitRule:
     code, kind, countries, appendices, taxa, reporter_cases = row
 
