@@ -169,10 +169,17 @@ async def _stored_unit_rules(url: str) -> list[UnitRule]:
         await engine.dispose()
 
 
+#: `json.dumps(..., ensure_ascii=False)` builds a new encoder for every call; one encoder
+#: with the same options writes the same bytes. No check for circular references: an
+#: answer is made of fresh dicts and lists, and the check cost a lookup per container.
+_LINE_ENCODER = json.JSONEncoder(ensure_ascii=False, check_circular=False)
+
+
 def analyze_lines(lines: TextIO, out: TextIO, settings: Settings, units: Sequence[UnitRule]) -> int:
     """Analyse JSON Lines listings; one JSON line out per line in. Returns the failures."""
     model = build_schemas(settings).analyze
     matcher = load_matcher(settings)
+    encode = _LINE_ENCODER.encode
     failures = 0
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -181,20 +188,28 @@ def analyze_lines(lines: TextIO, out: TextIO, settings: Settings, units: Sequenc
         try:
             data = json.loads(line)
             listing = validate(model, data)
-            fields = listing.model_dump()
+            # The validated values themselves: `model_dump` would copy them one by one, and
+            # every field of the analyze model is a plain str, int, list of str or None.
+            fields = vars(listing)
             analysis = analyze(listing_facts(fields), units, matcher)
             result = {"id": fields.get("id"), **analysis.to_dict()}
         except json.JSONDecodeError as exc:
             result = _line_error(None, "malformed_json", f"line {number}: {exc}")
         except ApiError as exc:
-            result = _line_error(data.get("id"), exc.code, exc.message, exc.field)
+            result = _line_error(_given_id(data), exc.code, exc.message, exc.field)
         except InvalidURL as exc:
-            result = _line_error(data.get("id"), "invalid_url", str(exc), "url")
+            result = _line_error(_given_id(data), "invalid_url", str(exc), "url")
         if "error" in result:
             failures += 1
-        out.write(json.dumps(result, ensure_ascii=False) + "\n")
+        out.write(encode(result) + "\n")
     out.flush()
     return failures
+
+
+def _given_id(data: Any) -> Any:
+    """The id a line gave, echoed in its error; None for a line that is no JSON object
+    (`[1]`, `"text"`, `NaN`), which gives none."""
+    return data.get("id") if isinstance(data, dict) else None
 
 
 def _line_error(ident: Any, code: str, message: str, field: str | None = None) -> dict[str, Any]:

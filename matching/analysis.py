@@ -42,6 +42,9 @@ PRIORITY_CONFIDENCE = 0.55
 
 def priority_of(appendix: str | None) -> tuple[str, int]:
     """The priority label and rank (1 = most urgent) for a case's highest appendix."""
+    known = PRIORITIES.get(appendix)  # already a highest appendix, as `analyze` passes it
+    if known is not None:
+        return known
     top = highest_appendix([appendix]) if appendix else None
     return PRIORITIES[top]
 
@@ -97,8 +100,8 @@ def analyze(
     folded = normalise(text)  # once, for the species and the places
     assessment = matcher.assess(text, folded)
     species = tuple(assessment.matches)
-    sure = [m for m in species if m.confidence >= PRIORITY_CONFIDENCE]
-    appendix = highest_appendix(m.appendix for m in most_specific(sure))
+    sure = routing_species(species)  # the priority's bar is the taxa filters' bar
+    appendix = highest_appendix(m.appendix for m in most_specific(sure)) if sure else None
     priority, rank = priority_of(appendix)
     jurisdiction = infer_jurisdiction(listing, folded)
     return Analysis(
@@ -109,9 +112,7 @@ def analyze(
         priority_rank=rank,
         url=url,
         jurisdiction=jurisdiction,
-        routes=_routes(
-            jurisdiction, appendix, units, listing.reporter_country, routing_species(species)
-        ),
+        routes=_routes(jurisdiction, appendix, units, listing.reporter_country, sure),
         lexicon_version=matcher.version,
         rules_version=RULES_VERSION,
     )

@@ -36,6 +36,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import ahocorasick  # type: ignore[import-untyped]
+import ahocorasick_rs
 import phonenumbers
 import pycountry
 from babel import Locale
@@ -240,7 +241,19 @@ _CURRENCY_MARK_NEEDS: Mapping[str, frozenset[str]] = {
 _CURRENCY_MARK_CHARS = frozenset().union(*_CURRENCY_MARK_NEEDS.values())
 # Something every currency mark above holds (its symbol, or the letters of "Rp", "RM", "KSh"),
 # found in one quick search: most texts hold none, and skip the marks' own searches.
-_ANY_CURRENCY_MARK = re.compile("[£₫đ฿บ₱₦₹₽р₴г₩원₺₸₲₭៛₮₾₼֏৳₡円$łč]|R[pM]|K[Ss]h")
+# Written as one character class first, then what must follow an "R" or a "K": the search
+# skips to a candidate character at C speed (as "[…]|R[pM]|K[Ss]h", three times slower,
+# cannot), and finds one exactly where the alternatives would.
+_ANY_CURRENCY_MARK = re.compile(
+    "[£₫đ฿บ₱₦₹₽р₴г₩원₺₸₲₭៛₮₾₼֏৳₡円$łčRK](?:(?<![RK])|(?<=R)[pM]|(?<=K)[Ss]h)"
+)
+# What every currency mark's match holds, more narrowly: a symbol, "Rp", "RM", "KSh", or a
+# digit before the letters of a mark written as a word ("5 руб", "500.000đ"). Searched only
+# in a text `_ANY_CURRENCY_MARK` found something in: the letters alone are in most words of
+# a Russian or Vietnamese text, which would otherwise run the marks' own searches.
+_CURRENCY_MARK_LIKE = re.compile(
+    r"[£₫฿₱₦₹₽₴₩₺₸₲₭៛₮₾₼֏৳₡$]|R[pM]|K[Ss]h|\d\s?(?:đ|vnđ|บาท|руб|грн|원|円|zł|Kč)"
+)
 # Prices in a currency many countries share ("$", "€", USD, EUR) name no country, but they
 # do say where the seller is not: "$" is a dollar or a peso, never a franc or a baht.
 _SHARED_CURRENCY_MARKS = (
@@ -258,9 +271,12 @@ _DOLLAR_SIGN_CODES = frozenset(
 _CURRENCY_CODE_IN_TEXT = re.compile(r"(?<![A-Za-z])([A-Z]{3})\s?\d|\d\s?([A-Z]{3})(?![A-Za-z])")
 # Every match of `_CURRENCY_CODE_IN_TEXT` lies within two characters of a run of capitals:
 # the pattern, which looks behind at every position, runs only there (see `_currency_codes`).
-_CAPITALS = re.compile("[A-Z]{3,}")
-_PLUS_SIGN = re.compile("[+\uff0b]")  # phonenumbers' PLUS_CHARS
+# Written "[A-Z][A-Z]{2,}", not "[A-Z]{3,}" (the same runs): a pattern that starts with a
+# character class, not a repeat, skips to a capital at C speed, twice as fast.
+_CAPITALS = re.compile("[A-Z][A-Z]{2,}")
+_PLUS_SIGN = re.compile("[+\uff0b]")  # phonenumbers' PLUS_CHARS (see `_has_plus_sign`)
 _WHATSAPP_LINK = re.compile(r"wa\.me/\+?(\d{7,15})")
+_WHATSAPP_HOST = "wa.me/"  # what every `_WHATSAPP_LINK` holds: a text without it has none
 # Eight digits or more, single separators allowed: the shortest national mobile numbers.
 # Texts without such a run are not handed to the national-format pass.
 # The look behind comes after the first digit (the same test: that digit is no run's second),
@@ -280,6 +296,12 @@ _MIN_LATIN_NAME = 4
 _LOCATION_WINDOW = 60  # characters after a "ships from" cue in which the place must start
 _WORD = re.compile(r"\w+")
 _NON_WORD = re.compile(r"\W+")
+# The runs of `_NON_WORD` that are not a single space already: `_squeeze` gives the text
+# `_NON_WORD.sub(" ", …)` gives, with a replacement only where one changes something (most
+# word gaps are one space; a replacement costs more than the scan). A run is replaced from
+# its first character: one that is not a space, or a space with more of the run after it.
+# (Starting with a character class lets the search skip word characters at C speed.)
+_SQUEEZABLE = re.compile(r"\W(?:(?<! )|(?=\W))\W*")
 # Scripts written without spaces between words: names in them are found as substrings.
 _SPACELESS = re.compile(
     "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]"
@@ -351,10 +373,19 @@ class Evidence:
     hostname: str  # full host of the cleaned URL, "" without a usable URL
     # The lines of the title and text, each as written (composed) and folded: place names
     # and location cues are looked up line by line, by more than one signal type.
+    # `of` leaves them out (an empty tuple) when one scan of the whole text finds neither a
+    # place name nor a location cue: there is nothing in any line for those signal types.
     lines: tuple[tuple[str, Folded], ...] = ()
     # For each line, where each location cue in its folded text ends: found once, read by
     # `TextLocation` (a place right after a cue) and `TextPlace` (lines without a cue).
     cue_ends: tuple[tuple[int, ...], ...] = ()
+    # `listing.full_text`, joined once for the signal types that read it (filled in when
+    # the evidence is made without it).
+    full_text: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.full_text:
+            object.__setattr__(self, "full_text", self.listing.full_text)
 
     @classmethod
     def of(cls, listing: Listing, folded: Folded | None = None) -> Evidence:
@@ -369,15 +400,35 @@ class Evidence:
         hostname = (urlsplit(url.url).hostname or "") if url else ""
         full_text = listing.full_text
         composed = _composed(full_text)
-        lines = tuple(split_lines(composed, folded if composed == full_text else None))
+        if folded is None or composed != full_text:
+            folded = normalise(composed)
+        if not _may_name_a_place(folded.text):
+            return cls(listing, url, hostname, full_text=full_text)
+        lines = tuple(split_lines(composed, folded))
         cue_ends = tuple(_cue_ends(line_fold.text) for _, line_fold in lines)
-        return cls(listing=listing, url=url, hostname=hostname, lines=lines, cue_ends=cue_ends)
+        return cls(listing, url, hostname, lines, cue_ends, full_text)
 
     def line_cue_ends(self) -> tuple[tuple[int, ...], ...]:
         """`cue_ends`, found now if the evidence was made without them."""
         if len(self.cue_ends) == len(self.lines):
             return self.cue_ends
         return tuple(_cue_ends(folded.text) for _, folded in self.lines)
+
+
+def _may_name_a_place(folded: str) -> bool:
+    """False when no line of the text whose fold is `folded` holds a location cue or a
+    place name, so `TextLocation` and `TextPlace` find nothing in it: told by one automaton
+    pass over the whole squeezed text (`_PlaceScanner`) instead of a search of every line.
+    True when a line may, or when the index has no scanner to tell.
+
+    Every line's fold is a piece of `folded` and every line break folds to a space, so a
+    cue in a line is, squeezed, in the squeezed whole text, and so is a name that is whole
+    words in its line (a line's edges are word gaps in the whole text). `TextPlace` reads
+    names as whole words of a line; `TextLocation` reads a name in a window after a cue,
+    where it may not be (a window may cut a word), but only where there is a cue.
+    """
+    scanner = _places().scanner
+    return scanner is None or scanner.finds_any(folded)
 
 
 def _cue_ends(folded: str) -> tuple[int, ...]:
@@ -434,6 +485,8 @@ class TextLocation:
     weight = TEXT_LOCATION_WEIGHT
 
     def detect(self, evidence: Evidence) -> Iterator[Signal]:
+        if not evidence.lines:
+            return
         for (line, folded), ends in zip(evidence.lines, evidence.line_cue_ends(), strict=True):
             for cue_end in ends:
                 window_end = min(len(folded.text), cue_end + _LOCATION_WINDOW)
@@ -454,6 +507,8 @@ class TextPlace:
     weight = TEXT_PLACE_WEIGHT
 
     def detect(self, evidence: Evidence) -> Iterator[Signal]:
+        if not evidence.lines:
+            return
         for (line, folded), ends in zip(evidence.lines, evidence.line_cue_ends(), strict=True):
             if ends:
                 continue
@@ -556,7 +611,7 @@ class Currency:
                     yield Signal(self.name, code, country, self.weight)
             else:
                 yield from self._marks(given)
-        text = "\n".join(part for part in (listing.price, listing.full_text) if part)
+        text = _joined(listing.price, evidence.full_text)
         yield from self._marks(text)
         for match in _currency_codes(text):
             code = match.group(1) or match.group(2)
@@ -569,9 +624,7 @@ class Currency:
         """The countries each shared currency quoted in the listing could be from ("$" →
         the dollar and peso countries); empty when none is quoted."""
         listing = evidence.listing
-        text = "\n".join(
-            part for part in (listing.currency, listing.price, listing.full_text) if part
-        )
+        text = _joined(listing.currency, listing.price, evidence.full_text)
         zones = []
         for pattern, code in _SHARED_CURRENCY_MARKS:
             if match := pattern.search(text):
@@ -580,14 +633,24 @@ class Currency:
         return zones
 
     def _marks(self, text: str) -> Iterator[Signal]:
-        if not _ANY_CURRENCY_MARK.search(text):
-            return  # most texts: one search instead of one per mark
+        if not _ANY_CURRENCY_MARK.search(text) or not _CURRENCY_MARK_LIKE.search(text):
+            return  # most texts: one search or two instead of one per mark
         present = _CURRENCY_MARK_CHARS.intersection(text)
         for pattern, country in _CURRENCY_MARKS:
             if present.isdisjoint(_CURRENCY_MARK_NEEDS[country]):
                 continue  # the pattern needs a character the text does not hold
             if match := pattern.search(text):
                 yield Signal(self.name, match.group(0).strip(), country, self.weight)
+
+
+def _joined(*parts: str) -> str:
+    """The parts given (not empty), one a line."""
+    return "\n".join([part for part in parts if part])
+
+
+def _has_plus_sign(text: str) -> bool:
+    """`_PLUS_SIGN.search(text)`, as two substring tests (several times faster)."""
+    return "+" in text or "\uff0b" in text
 
 
 def _currency_codes(text: str) -> Iterator[re.Match[str]]:
@@ -620,9 +683,7 @@ class Phone:
     @staticmethod
     def _text(evidence: Evidence) -> str:
         listing = evidence.listing
-        return "\n".join(
-            part for part in (listing.full_text, listing.seller, listing.seller_location) if part
-        )
+        return _joined(evidence.full_text, listing.seller, listing.seller_location)
 
     def detect(self, evidence: Evidence) -> Iterator[Signal]:
         text = self._text(evidence)
@@ -637,10 +698,11 @@ class Phone:
                     text, None, leniency=phonenumbers.Leniency.VALID
                 )
             ]
-            if _PLUS_SIGN.search(text)
+            if _has_plus_sign(text)
             else []
         )
-        for link in _WHATSAPP_LINK.finditer(text):
+        links = _WHATSAPP_LINK.finditer(text) if _WHATSAPP_HOST in text else ()
+        for link in links:
             try:
                 number = phonenumbers.parse("+" + link.group(1), None)
             except phonenumbers.NumberParseException:
@@ -663,9 +725,12 @@ class Phone:
         """
         if not countries or len(countries) > _MAX_PHONE_REGIONS:
             return
+        text = self._text(evidence)
+        if not _PHONE_LIKE.search(text):
+            return  # most texts: one search, no list of runs
         runs = [
             run.group()
-            for run in _PHONE_LIKE.finditer(self._text(evidence))
+            for run in _PHONE_LIKE.finditer(text)
             if not _PLUS_SIGN.match(run.string, max(run.start() - 1, 0))
         ]
         if not runs:
@@ -701,6 +766,7 @@ class ReporterCountry:
 
 _PHONE = Phone()
 _CURRENCY = Currency()
+_REPORTER_COUNTRY = ReporterCountry.name
 SIGNAL_TYPES: tuple[SignalType, ...] = (
     SellerLocation(),
     TextLocation(),
@@ -732,7 +798,7 @@ def infer_jurisdiction(listing: Listing, folded: Folded | None = None) -> Jurisd
     """
     evidence = Evidence.of(listing, folded)
     signals = [signal for kind in SIGNAL_TYPES for signal in kind.detect(evidence)]
-    named = frozenset(signal.country for signal in signals if signal.signal != ReporterCountry.name)
+    named = frozenset([signal.country for signal in signals if signal.signal != _REPORTER_COUNTRY])
     signals += _PHONE.resolve(evidence, named)
     result = weigh(signals)
     if result.country and _only_in_passing(result):
@@ -779,19 +845,22 @@ def weigh(signals: Iterable[Signal]) -> Jurisdiction:
     """
     kept: list[Signal] = []
     seen: set[tuple[str, str]] = set()
-    for signal in signals:
-        if (signal.signal, signal.country) not in seen:
-            seen.add((signal.signal, signal.country))
-            kept.append(signal)
     totals: dict[str, float] = {}
-    for signal in kept:
+    # Countries the listing itself points to; the reporter's own country only adds to them.
+    backed: set[str] = set()
+    for signal in signals:
+        key = (signal.signal, signal.country)
+        if key in seen:
+            continue
+        seen.add(key)
+        kept.append(signal)
         totals[signal.country] = totals.get(signal.country, 0.0) + signal.weight
+        if signal.signal != _REPORTER_COUNTRY:
+            backed.add(signal.country)
     if not totals:
         return Jurisdiction(None, 0.0, ())
-    # Countries the listing itself points to; the reporter's own country only adds to them.
-    backed = {signal.country for signal in kept if signal.signal != ReporterCountry.name}
     ranked = sorted(
-        ((total, country) for country, total in totals.items() if country in backed),
+        [(total, country) for country, total in totals.items() if country in backed],
         reverse=True,
     )
     if not ranked:
@@ -860,7 +929,7 @@ def _locate_folded(
     for phrase in alternatives:
         # A name that is also a word, next to a name that is not, is the word ("Hong Kong
         # Island" is not Iceland's "Island"); it names a place only on its own.
-        plain = [m for m in phrase if _NON_WORD.sub(" ", folded.text[m[0] : m[1]]) not in common]
+        plain = [m for m in phrase if _squeeze(folded.text[m[0] : m[1]]) not in common]
         phrase = plain or phrase
         tier = min(match[3] for match in phrase)
         for match_start, match_end, country, match_tier in phrase:
@@ -897,7 +966,7 @@ def _find_names(folded: str, start: int, end: int) -> list[tuple[int, int, str, 
     """
     index = _places()
     found: list[tuple[int, int, str, int]] = []
-    squeezed = _NON_WORD.sub(" ", folded[start:end])
+    squeezed = _squeeze(folded[start:end])
     hits = [
         (last - len(key) + 1, last + 1, value)
         for last, (key, value) in index.word_automaton.iter(squeezed)
@@ -923,6 +992,72 @@ def _find_names(folded: str, start: int, end: int) -> list[tuple[int, int, str, 
     return kept
 
 
+def _squeeze(text: str) -> str:
+    """`text` with every run of non-word characters made one space ("ciudad  de-mexico" →
+    "ciudad de mexico"), as the word automaton's keys are written."""
+    return _SQUEEZABLE.sub(" ", text)
+
+
+# ASCII characters that are not word characters (`\W`), as spaces; the others unchanged.
+_ASCII_NON_WORD_TO_SPACE = bytes(
+    code if re.fullmatch(r"\w", chr(code)) else ord(" ") for code in range(128)
+) + bytes(range(128, 256))
+
+
+def _squeeze_ascii(text: str) -> bytes:
+    """`f" {_squeeze(text)} "` of an ASCII text, as bytes and with one space at either end
+    even where the text starts or ends with a non-word character (no key holds two spaces
+    in a row, so the keys found in it are the same). Four C calls instead of a regex
+    substitution: encode, non-word characters to spaces, split at spaces, join by one.
+    """
+    return b" %s " % b" ".join(text.encode("ascii").translate(_ASCII_NON_WORD_TO_SPACE).split())
+
+
+class _PlaceScanner:
+    """Tells at once, for a whole text, whether it may hold a place name or a location cue.
+
+    One Aho-Corasick automaton (`ahocorasick_rs`, several times faster than the automata
+    of the index) of every word name with a space either side, every name in a script
+    without spaces and every cue, each squeezed as `_squeeze` does: searched in the
+    squeezed text with a space either side, it finds each of them that the line by line
+    search could find (a word name only as whole words), and some more (a cue inside a
+    word, a name split over two lines), which only cost the line by line search.
+    It searches UTF-8 (a key is in a text exactly where its UTF-8 is in the text's), so an
+    ASCII text, most listings, is squeezed as bytes, twice as fast (`_squeeze_ascii`).
+    Pickled as its keys: the automaton is built again (in a few milliseconds) when an
+    index is read from a cache.
+    """
+
+    __slots__ = ("_automaton", "keys")
+
+    def __init__(self, keys: tuple[str, ...]) -> None:
+        self.keys = keys
+        self._automaton = ahocorasick_rs.BytesAhoCorasick([key.encode() for key in keys])
+
+    def __reduce__(self) -> tuple[type[_PlaceScanner], tuple[tuple[str, ...]]]:
+        return (_PlaceScanner, (self.keys,))
+
+    def finds_any(self, folded: str) -> bool:
+        """Whether one of the keys is in `folded`, squeezed, with a space either side.
+        (Squeezed, a text holds only word characters and spaces: no lone surrogate, which
+        UTF-8 cannot encode.)"""
+        is_ascii = folded.isascii()
+        squeezed = _squeeze_ascii(folded) if is_ascii else f" {_squeeze(folded)} ".encode()
+        return bool(self._automaton.find_matches_as_indexes(squeezed))
+
+    @classmethod
+    def of(
+        cls, words: Iterable[str], spaceless: Iterable[str], cues: Iterable[str]
+    ) -> _PlaceScanner | None:
+        """The scanner of these name keys and cues; None when a key squeezes to nothing
+        (an empty cue matches everywhere, and an automaton holds no empty string)."""
+        keys = [_squeeze(f" {key} ") for key in words]
+        keys += (_squeeze(key) for key in (*spaceless, *cues))
+        if not all(keys):
+            return None
+        return cls(tuple(sorted(set(keys))))
+
+
 @dataclass(frozen=True, slots=True)
 class _PlaceIndex:
     # Values are (key, (country, tier)): "united kingdom" → ("GB", tier), "越南" → ("VN", tier).
@@ -938,6 +1073,9 @@ class _PlaceIndex:
     # Latin names with their spaces taken out ("hongkong"), as city subdomains write them;
     # None for a name several countries share.
     unspaced: Mapping[str, str | None]
+    # Tells a text that holds no name and no cue in one pass (`_may_name_a_place`); None
+    # when it cannot tell, and every text is searched line by line.
+    scanner: _PlaceScanner | None = None
 
 
 def _name_key(name: str) -> str:
@@ -1098,6 +1236,7 @@ def _build_places() -> _PlaceIndex:
         cue_automaton=_strings_automaton(cue_patterns) if all(cue_patterns) else None,
         common_words=frozenset(_name_key(name) for name in data["common_words"]),
         unspaced=unspaced,
+        scanner=_PlaceScanner.of(words, spaceless, cue_patterns),
     )
 
 

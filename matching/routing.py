@@ -16,7 +16,7 @@ database: callers pass the unit rules in (see `rules_from_rows` for the seed fil
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from matching.appendix import RANKS, highest_appendix
@@ -175,6 +175,23 @@ class NoRoute(LookupError):
     """No unit can take the case and no coordinating unit exists to catch it."""
 
 
+#: All that `route` reads of its arguments besides the units: country, appendix, reporter's
+#: country, signals, and each species reduced to the names `taxon_names` and the refusal
+#: reasons read (taxon, rank, family, order, class). A plain tuple: it is built per call.
+_RouteKey = tuple[
+    str | None,
+    str | None,
+    str | None,
+    tuple[str, ...],
+    tuple[tuple[str, str, str | None, str | None, str | None], ...],
+]
+
+#: Answers remembered per rule list. Routing is a pure function of the key and the rules,
+#: and a listing stream asks the same few questions (a country, an appendix, a handful of
+#: taxa) over and over; the bound only caps memory in a long-running service.
+_ROUTES_KEPT = 4096
+
+
 def route(
     country: str | None,
     priority_appendix: str | None,
@@ -198,11 +215,33 @@ def route(
     Routes come in the order of `units`, one per unit code, reporter-country routes last.
     Raises `NoRoute` when nobody, not even a coordinating unit, can take the case about the
     listing (a reporter's unit gets a copy; it never owns the case); `ValueError` for an
-    unknown appendix.
+    unknown appendix. Answers are remembered with the rule list's index (`_unit_index`),
+    keyed on all that is read of the other arguments (`_RouteKey`); errors are not.
     """
+    index = _unit_index(units)
+    key: _RouteKey = (
+        country,
+        priority_appendix,
+        reporter_country,
+        tuple(signals),
+        tuple((s.taxon, s.rank, s.family, s.order, s.class_) for s in species) if species else (),
+    )
+    found = index.routes.get(key)
+    if found is None:
+        found = _route(key, index)  # raises before anything is remembered
+        if len(index.routes) >= _ROUTES_KEPT:
+            index.routes.clear()
+        index.routes[key] = found
+    return list(found)
+
+
+def _route(key: _RouteKey, index: _UnitIndex) -> tuple[Route, ...]:
+    """`route` worked out from `key` alone (species as `Taxon`), so that the answer cannot
+    depend on anything the key leaves out."""
+    country, priority_appendix, reporter_country, signals, taxon_keys = key
     appendix = _highest_appendix(priority_appendix)
     country = country.strip().upper() if country else None
-    species = list(species)
+    species = [Taxon(*names) for names in taxon_keys]
     names = frozenset(name for s in species for name in taxon_names(s))
     taxa = list(dict.fromkeys(s.taxon for s in species))
     routes: list[Route] = []
@@ -216,7 +255,6 @@ def route(
     def admitted(unit: UnitRule) -> bool:
         return unit.admits(appendix) and unit.admits_species(names)
 
-    index = _unit_index(units)
     why = ""
     if country:
         covering = index.by_country.get(country, ())
@@ -251,7 +289,7 @@ def route(
         for unit in index.reporting:
             if reporter in unit.countries and admitted(unit):
                 add(unit, f"reporter's country {reporter}")
-    return routes
+    return tuple(routes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +300,9 @@ class _UnitIndex:
     by_country: Mapping[str, tuple[UnitRule, ...]]
     coordinating: tuple[UnitRule, ...]
     reporting: tuple[UnitRule, ...]  # those that opted in to `reporter_cases`
+    #: `route`'s answers for these rules (see `_ROUTES_KEPT`): they go with the index, so a
+    #: changed rule list, which gets a new index, never sees an answer for the old one.
+    routes: dict[_RouteKey, tuple[Route, ...]] = field(default_factory=dict, compare=False)
 
 
 _UNIT_INDEXES: dict[int, _UnitIndex] = {}

@@ -194,7 +194,7 @@ COMPOUND_NOT_REST = frozenset(
 SPELLED_MIN_LETTERS = 3  # "i v o r y": single letters in a row read as one word; two are an
 #                          abbreviation ("a b") as often as a word taken apart
 SPELLED_MIN_UNSPACED = 2  # "象 牙": in scripts without spaces, two characters already are
-PLAIN_WORDS_REMEMBERED = 200_000  # words a matcher knows need no reading (~20 MB at most)
+PLAIN_WORDS_REMEMBERED = 200_000  # words, and tokens, known to need no reading (~40 MB at most)
 READINGS_CACHED = 65536  # distinct words whose reading a matcher remembers (~10 MB at most)
 SPLIT_RUN_MAX = 8  # pieces of a word taken apart that are tried together ("www.a.b.c...")
 INFLECTION_MIN_TERM = 6  # shortest one-word term matched in an inflected form
@@ -1317,6 +1317,7 @@ class SpeciesMatcher:
             entries, term_languages, listed_kinds, frozenset(curated), rules.not_misspellings
         )
         self._plain_words: set[str] = set()  # see `_reads_as_written`
+        self._plain_tokens: set[str] = set()
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> SpeciesMatcher:
@@ -1337,12 +1338,13 @@ class SpeciesMatcher:
     def __getstate__(self) -> dict[str, Any]:
         """Pickled without the words it has met (a cached matcher starts fresh) and without
         its automaton, which cannot be pickled and is built again from the keys."""
-        skip = ("_plain_words", "_automaton")
+        skip = ("_plain_words", "_plain_tokens", "_automaton")
         return {name: value for name, value in self.__dict__.items() if name not in skip}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._plain_words = set()
+        self._plain_tokens = set()
         self._automaton = _key_automaton(self._keys)
 
     @property
@@ -1586,8 +1588,10 @@ class SpeciesMatcher:
         word's reading can be part of a lexicon key there: a reading counts only if one of
         its words is a key by itself, or stands in a key next to a neighbouring word as
         written or as read ("à vendre" reads "vendre" as "venere", which no key holds after
-        "a" or before what follows). The words found plain so far are remembered in a set, so
-        a listing's words are mostly checked with one set difference.
+        "a" or before what follows). The words found plain so far are remembered in a set, and
+        so are the space-separated tokens made only of such words: a listing met in parts
+        before is mostly checked with one split and one set test, and only its new tokens
+        (a price, a name) are taken apart into words.
         """
         if _MAYBE_SPELLED.search(canonical) or (
             _SPLIT_MARK.search(canonical) and _MAYBE_SPLIT.search(canonical)
@@ -1595,32 +1599,43 @@ class SpeciesMatcher:
             return False
         if _DASH_MARK.search(folded) and _DASH.search(folded):
             return False
-        atoms = _ATOM.findall(canonical)
-        if self._plain_words.issuperset(atoms):
-            return True  # every word met before and found plain: no set to build
-        new = set(atoms) - self._plain_words
+        # No word spans a space, so the words of the text are those of its tokens.
+        tokens = canonical.split()
+        plain_tokens = self._plain_tokens
+        if plain_tokens.issuperset(tokens):
+            return True  # every token met before and all its words found plain
+        if max(len(self._plain_words), len(plain_tokens)) > PLAIN_WORDS_REMEMBERED:
+            self._plain_words.clear()  # bounded: a stream of random text cannot grow them
+            plain_tokens.clear()
+        plain_words = self._plain_words
         read = self._spelling.read
-        plain: list[str] = []
         readings: dict[str, _Reading] = {}
-        for atom in new:
-            runs = (atom,) if atom.isascii() else _script_runs(atom)
-            found = [
-                (word, reading)
-                for word in runs
-                if len(word) >= 4
-                and not word.isdigit()
-                and (reading := read(word, False)) is not None
-            ]
-            readings.update(found)
-            if not found:
-                plain.append(atom)
-        if len(self._plain_words) > PLAIN_WORDS_REMEMBERED:
-            self._plain_words.clear()
-        self._plain_words.update(plain)
+        for token in set(tokens).difference(plain_tokens):
+            token_plain = True
+            for atom in _ATOM.findall(token):
+                if atom in plain_words:
+                    continue
+                runs = (atom,) if atom.isascii() else _script_runs(atom)
+                found = [
+                    (word, reading)
+                    for word in runs
+                    if len(word) >= 4
+                    and not word.isdigit()
+                    and (reading := read(word, False)) is not None
+                ]
+                if found:
+                    readings.update(found)
+                    token_plain = False
+                else:
+                    plain_words.add(atom)
+            if token_plain:
+                plain_tokens.add(token)
         if not readings:
             return True
         words = [
-            run for atom in atoms for run in ((atom,) if atom.isascii() else _script_runs(atom))
+            run
+            for atom in _ATOM.findall(canonical)
+            for run in ((atom,) if atom.isascii() else _script_runs(atom))
         ]
         return not any(
             self._may_form_key(words, index, readings)

@@ -17,7 +17,7 @@ import ipaddress
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from urllib.parse import quote, unquote, urlsplit
 
 import tldextract
@@ -210,9 +210,24 @@ INVISIBLE_CATEGORIES = frozenset({"Cf", "Cc", "Zl", "Zp", "Zs"})
 INVISIBLE_MESSAGE = "URL contains invisible or direction-changing characters (e.g. U+202E)"
 
 
+#: The ASCII characters of `INVISIBLE_CATEGORIES` (controls Cc and the space, Zs), which are
+#: also ASCII's whitespace and controls as `canonical_url` refuses them: in an ASCII text
+#: (nearly every URL) one search answers both questions without a call per character.
+_ASCII_BLANK_OR_CONTROL = re.compile(r"[\x00-\x20\x7f]")
+
+
 def has_invisible(text: str) -> bool:
     """Whether `text` holds a character of `INVISIBLE_CATEGORIES`."""
+    if text.isascii():
+        return _ASCII_BLANK_OR_CONTROL.search(text) is not None
     return any(unicodedata.category(ch) in INVISIBLE_CATEGORIES for ch in text)
+
+
+def _has_blank_or_control(text: str) -> bool:
+    """Whether `text` holds whitespace, a C0 control or DEL."""
+    if text.isascii():
+        return _ASCII_BLANK_OR_CONTROL.search(text) is not None
+    return any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text)
 
 
 def canonical_url(url: str) -> CanonicalURL:
@@ -227,7 +242,7 @@ def canonical_url(url: str) -> CanonicalURL:
         raise InvalidURL("empty URL")
     if len(text) > MAX_URL_LENGTH:
         raise InvalidURL(f"URL longer than {MAX_URL_LENGTH} characters")
-    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text):
+    if _has_blank_or_control(text):
         raise InvalidURL("URL contains whitespace or control characters")
     if has_invisible(text):
         raise InvalidURL(INVISIBLE_MESSAGE)
@@ -243,22 +258,7 @@ def canonical_url(url: str) -> CanonicalURL:
         raise InvalidURL("only http and https URLs identify a listing")
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
         raise InvalidURL("URL carries credentials")
-    hostname = _normalise_host(parts.hostname or "")
-
-    if _is_ip(hostname):
-        registrable, suffix, platform, shown_host = hostname, "", None, hostname
-    else:
-        extracted = _extractor()(hostname)
-        suffix = extracted.suffix
-        subdomain_labels = [label for label in extracted.subdomain.split(".") if label]
-        while subdomain_labels and subdomain_labels[0] in _ALIAS_LABELS:
-            subdomain_labels.pop(0)
-        registrable = f"{extracted.domain}.{suffix}" if suffix else extracted.domain
-        shown_host = ".".join([*subdomain_labels, registrable])
-        platform = _PLATFORM_DOMAINS.get(registrable) or (
-            _PLATFORM_LABELS.get(extracted.domain) if suffix else None
-        )
-
+    registrable, suffix, platform, shown_host = _host(parts.hostname or "")
     netloc = f"[{shown_host}]" if ":" in shown_host else shown_host
     if port is not None and port != _DEFAULT_PORTS[scheme]:
         netloc = f"{netloc}:{port}"
@@ -273,6 +273,31 @@ def canonical_url(url: str) -> CanonicalURL:
         platform=platform,
         suffix=suffix,
     )
+
+
+@lru_cache(maxsize=4096)
+def _host(hostname: str) -> tuple[str, str, str | None, str]:
+    """The registrable domain, public suffix, platform and shown host of a URL's host name.
+
+    A pure function of the name, and a stream of listings names the same few hosts over
+    and over: remembered (an IP address test, an IDNA check and a public suffix lookup
+    were most of `canonical_url`'s time). A name that is no host raises `InvalidURL`,
+    which is not remembered.
+    """
+    hostname = _normalise_host(hostname)
+    if _is_ip(hostname):
+        return hostname, "", None, hostname
+    extracted = _extractor()(hostname)
+    suffix = extracted.suffix
+    subdomain_labels = [label for label in extracted.subdomain.split(".") if label]
+    while subdomain_labels and subdomain_labels[0] in _ALIAS_LABELS:
+        subdomain_labels.pop(0)
+    registrable = f"{extracted.domain}.{suffix}" if suffix else extracted.domain
+    shown_host = ".".join([*subdomain_labels, registrable])
+    platform = _PLATFORM_DOMAINS.get(registrable) or (
+        _PLATFORM_LABELS.get(extracted.domain) if suffix else None
+    )
+    return registrable, suffix, platform, shown_host
 
 
 def _normalise_host(hostname: str) -> str:

@@ -15,6 +15,14 @@ from PIL import Image, ImageDraw
 
 WILDFLAG = str(Path(sys.executable).with_name("wildflag"))
 
+#: A report of an elephant ivory carving sold from London: Appendix I, routed to GB.
+IVORY: dict[str, str] = {
+    "url": "https://www.ebay.co.uk/itm/Carved-tusk/284512345678",
+    "title": "Antique carved elephant ivory tusk",
+    "text": "Genuine elephant ivory, 1.2 kg. Collection in London.",
+    "seller_location": "London, United Kingdom",
+}
+
 
 def wildflag_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WILDFLAG_")}

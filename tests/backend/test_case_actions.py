@@ -16,12 +16,9 @@ from db.models import AuditEvent, Case, TelegramLink
 from extension_backend.auth import create_token
 from extension_backend.settings import Settings
 from tests.backend.conftest import Peek
+from tests.helpers import IVORY as SHARED_IVORY
 
-IVORY = {
-    "url": "https://www.ebay.co.uk/itm/Carved-tusk/284512345678",
-    "text": "Genuine elephant ivory, 1.2 kg. Collection in London.",
-    "seller_location": "London, United Kingdom",
-}  # routed to GB
+IVORY = {k: v for k, v in SHARED_IVORY.items() if k != "title"}  # routed to GB
 
 
 @dataclass(frozen=True)

@@ -29,15 +29,9 @@ from extension_backend.delivery.signing import sign, verify_signature
 from extension_backend.delivery.worker import Worker
 from extension_backend.settings import Settings
 from tests.backend.conftest import set_channels
+from tests.helpers import IVORY
 
 SECRET = "test-secret-of-the-gb-unit"
-
-IVORY = {
-    "url": "https://www.ebay.co.uk/itm/Carved-tusk/284512345678",
-    "title": "Antique carved elephant ivory tusk",
-    "text": "Genuine elephant ivory, 1.2 kg. Collection in London.",
-    "seller_location": "London, United Kingdom",
-}  # routed to GB, Appendix I
 
 
 class Receiver:

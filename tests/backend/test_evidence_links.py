@@ -29,15 +29,9 @@ from extension_backend.delivery.payload import summary_text
 from extension_backend.delivery.worker import Worker
 from extension_backend.evidence_api import SECRET_FILE, EvidenceLinks, load_link_secret
 from extension_backend.settings import Settings
-from tests.helpers import image_bytes, jpeg, photo
+from tests.helpers import IVORY, image_bytes, jpeg, photo
 
 SECRET = "webhook-secret-of-the-gb-unit"
-IVORY = {
-    "url": "https://www.ebay.co.uk/itm/Carved-tusk/284512345678",
-    "title": "Antique carved elephant ivory tusk",
-    "text": "Genuine elephant ivory, 1.2 kg. Collection in London.",
-    "seller_location": "London, United Kingdom",
-}  # routed to GB
 PARROT = {
     "url": "https://www.ebay.co.uk/itm/African-grey/284599999999",
     "text": "African grey parrot, hand reared. Collection in Leeds, United Kingdom.",

@@ -19,14 +19,8 @@ from db.engine import create_engine, session_factory
 from db.models import Evidence, Report
 from db.types import utcnow
 from extension_backend.intake import IdempotencyKey, Intake, Receipt
-from tests.helpers import image_bytes
+from tests.helpers import IVORY, image_bytes
 
-IVORY = {
-    "url": "https://www.ebay.co.uk/itm/Carved-tusk/284512345678",
-    "title": "Antique carved elephant ivory tusk",
-    "text": "Genuine elephant ivory, 1.2 kg. Collection in London.",
-    "seller_location": "London, United Kingdom",
-}
 PARROT = {"text": "Two African grey parrots, hand reared, Nairobi", "seller_location": "Kenya"}
 
 

@@ -25,15 +25,14 @@ from db.models import (
     SpeciesMatch,
 )
 from extension_backend.settings import Settings
+from tests.helpers import IVORY as SHARED_IVORY
 from tests.helpers import image_bytes
 
 IVORY = {
+    **SHARED_IVORY,
     "url": "https://www.ebay.co.uk/itm/Carved-tusk/284512345678?utm_source=share&hash=item42",
-    "title": "Antique carved elephant ivory tusk",
-    "text": "Genuine elephant ivory, 1.2 kg. Collection in London.",
     "price": "1200",
     "currency": "GBP",
-    "seller_location": "London, United Kingdom",
 }
 
 

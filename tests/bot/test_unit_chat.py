@@ -32,16 +32,11 @@ from tests.bot.conftest import (
     running_bot,
 )
 from tests.bot.fake_telegram import FakeBotApi, Sent
+from tests.helpers import IVORY
 
 GB_CHAT = -1001000000044
 FR_CHAT = -1001000000033
 ALICE, BOB, CAROL = 2001, 2002, 2003  # a GB officer, someone unlinked, an FR officer
-IVORY = {
-    "url": "https://www.ebay.co.uk/itm/Carved-tusk/284512345678",
-    "title": "Antique carved elephant ivory tusk",
-    "text": "Genuine elephant ivory, 1.2 kg. Collection in London.",
-    "seller_location": "London, United Kingdom",
-}  # routed to GB, Appendix I
 
 
 @pytest.fixture

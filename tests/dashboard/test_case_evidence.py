@@ -18,16 +18,11 @@ from PIL import Image
 
 from db.models import AuditEvent, Evidence, ImageMatch
 from tests.dashboard.conftest import case_of
+from tests.helpers import IVORY as SHARED_IVORY
 from tests.helpers import jpeg, photo
 
 SNAPSHOT = b"<!doctype html><html><body><script>alert(1)</script>Ivory for sale</body></html>"
-IVORY = {
-    "url": "https://www.ebay.co.uk/itm/Carved-tusk/284512345678",
-    "title": "Antique carved elephant ivory tusk",
-    "text": "Genuine elephant ivory, 1.2 kg. Collection in London.",
-    "seller_location": "London, United Kingdom",
-    "reporter_country": "GB",
-}
+IVORY = {**SHARED_IVORY, "reporter_country": "GB"}
 
 
 def gps_photo(seed: int = 7) -> bytes:

@@ -27,6 +27,7 @@ from sqlmodel import select
 from db.engine import create_engine, session_factory
 from db.models import Delivery
 from extension_backend.delivery.signing import verify_signature
+from tests.helpers import IVORY as SHARED_IVORY
 from tests.helpers import WILDFLAG, run_wildflag, wildflag_env
 from tests.live_backend import free_port
 
@@ -39,12 +40,7 @@ LEASE_SECONDS = 6
 SEND_TIMEOUT_SECONDS = 600
 DEADLINE_SECONDS = 60
 
-IVORY = {
-    "url": "https://www.ebay.co.uk/itm/Carved-tusk/284512399999",
-    "title": "Antique carved elephant ivory tusk",
-    "text": "Genuine elephant ivory, 1.2 kg. Collection in London.",
-    "seller_location": "London, United Kingdom",
-}  # routed to GB
+IVORY = {**SHARED_IVORY, "url": "https://www.ebay.co.uk/itm/Carved-tusk/284512399999"}
 
 
 class HangingReceiver:

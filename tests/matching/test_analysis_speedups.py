@@ -5,7 +5,10 @@
 - `jurisdiction.Currency` looks for currency codes only around runs of capitals
   (`jurisdiction._currency_codes`), and the phone pattern looks behind after its first digit;
 - `SpeciesMatcher._in_context` asks once per position whether a negation denies or a word
-  affirms the term there.
+  affirms the term there;
+- `urls.has_invisible` and the whitespace test of `canonical_url` search an ASCII text
+  once, and `urls._host` remembers what a host name reduces to;
+- `analysis.priority_of` reads the priority of a highest appendix straight from the table.
 
 Each is compared with the long way on the evaluation sets, the plain listings and texts
 written to sit on the shortcuts' edges.
@@ -16,13 +19,15 @@ from __future__ import annotations
 import json
 import random
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from matching import jurisdiction, species
-from matching.analysis import most_specific
+from matching import jurisdiction, species, urls
+from matching.analysis import PRIORITIES, most_specific, priority_of
+from matching.appendix import highest_appendix
 from matching.species import SpeciesMatcher, default_matcher
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -164,3 +169,81 @@ def test_context_asked_once_per_position_changes_no_result(
     slow = [matcher.assess(item) for item in texts]
     assert fast == slow
     assert sum(1 for result in slow if result.overruled) > 50
+
+
+# --- the glue around the matchers ----------------------------------------------------------
+
+
+def _invisible_the_long_way(text: str) -> bool:
+    return any(unicodedata.category(ch) in urls.INVISIBLE_CATEGORIES for ch in text)
+
+
+def _blank_or_control_the_long_way(text: str) -> bool:
+    return any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text)
+
+
+def test_url_character_checks_match_a_test_per_character() -> None:
+    """ASCII texts take one regular-expression search (`urls._ASCII_BLANK_OR_CONTROL`)."""
+    every_ascii = [chr(code) for code in range(128)]
+    rng = random.Random(12)
+    alphabet = "ab/:?=&.%-_~09 \t\x00\x1f\x7f\x85\xa0\u200b\u202e\u2028\u3000é"
+    texts = [
+        *every_ascii,
+        *(f"https://www.ebay.com/itm/1{ch}2" for ch in every_ascii),
+        *_random_texts(5000, seed=13, alphabet=alphabet),
+        *("".join(rng.choice(every_ascii) for _ in range(rng.randint(0, 12))) for _ in range(5000)),
+        "",
+    ]
+    flagged = 0
+    for text in texts:
+        assert urls.has_invisible(text) == _invisible_the_long_way(text), repr(text)
+        assert urls._has_blank_or_control(text) == _blank_or_control_the_long_way(text), repr(text)
+        flagged += urls.has_invisible(text)
+    assert 1000 < flagged < len(texts) - 1000
+
+
+HOSTS = [
+    "www.ebay.co.uk",
+    "WWW.EBAY.DE.",
+    "m.facebook.com",
+    "sfbay.craigslist.org",
+    "mobile.www.olx.co.id",
+    "xn--bcher-kva.example",
+    "bücher.example",
+    "8.8.8.8",
+    "2001:4860:4860::8888",
+    "127.0.0.1",
+    "localhost",
+    "",
+    ".",
+    "a_b.com",
+    "shop.tokopedia.com",
+    "www.etsy.com",
+]
+
+
+def test_remembered_hosts_are_the_hosts_worked_out_afresh() -> None:
+    def fresh(host: str) -> object:
+        try:
+            return urls._host.__wrapped__(host)
+        except urls.InvalidURL as exc:
+            return str(exc)
+
+    def remembered(host: str) -> object:
+        try:
+            return urls._host(host)
+        except urls.InvalidURL as exc:
+            return str(exc)
+
+    expected = [fresh(host) for host in HOSTS]
+    for _ in range(2):  # the second round answers from the memo, errors are raised again
+        assert [remembered(host) for host in HOSTS] == expected
+    assert sum(isinstance(answer, str) for answer in expected) >= 3
+
+
+@pytest.mark.parametrize(
+    "appendix", ["I", "II", "III", None, "", "I/II", "II/NC", "NC", " ii ", "iii", "IV"]
+)
+def test_priority_of_a_highest_appendix_is_the_priority_worked_out(appendix: str | None) -> None:
+    top = highest_appendix([appendix]) if appendix else None
+    assert priority_of(appendix) == PRIORITIES[top]

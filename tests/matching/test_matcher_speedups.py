@@ -77,6 +77,30 @@ def test_reading_shortcut_is_taken_for_plain_text_only() -> None:
     assert not shortcut("elefante africnao")  # a misspelling to read
 
 
+def test_remembered_words_and_tokens_change_no_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A matcher that remembers the words and tokens it found plain (all texts met twice,
+    and with memories small enough to be cleared often) reads every text as one that
+    starts from nothing does."""
+    matcher = SpeciesMatcher.from_bytes(
+        (Path(jurisdiction.__file__).parent / "data" / "lexicon.json").read_bytes()
+    )
+    texts = [*TEXTS, "pots de miel, ships 1v0ry", "ships pots de miel", "i v o r y pots"]
+
+    def forgetful(text: str) -> dict[str, object]:
+        matcher._plain_words.clear()
+        matcher._plain_tokens.clear()
+        return matcher.assess(text).to_dict()
+
+    fresh = [forgetful(text) for text in texts]
+    warm = [matcher.assess(text).to_dict() for text in texts + texts][len(texts) :]
+    assert warm == fresh
+    assert matcher._plain_tokens  # the memory was used
+    monkeypatch.setattr("matching.species.PLAIN_WORDS_REMEMBERED", 50)
+    bounded = [matcher.assess(text).to_dict() for text in texts]
+    assert bounded == fresh
+    assert len(matcher._plain_words) <= 50 + 200 and len(matcher._plain_tokens) <= 50 + 200
+
+
 def _find_names_the_long_way(folded: str, start: int, end: int) -> list[tuple[int, int, str, int]]:
     """Place names by trying every run of words, longest first, as the matcher once did."""
     names: dict[str, tuple[str, int]] = {}

@@ -1,0 +1,299 @@
+"""Shortcuts of `infer_jurisdiction` give exactly what the long way gives.
+
+- `jurisdiction.Evidence.of` cuts a text into lines and looks for location cues and place
+  names line by line only when one automaton pass over the whole squeezed text
+  (`_PlaceScanner`, `_may_name_a_place`) finds a cue or a name in it;
+- `_squeeze` replaces only the non-word runs that are not one space already, and
+  `_squeeze_ascii` squeezes an ASCII text as bytes;
+- `Currency._marks` runs the marks' searches only in a text where a second, narrower
+  search (`_CURRENCY_MARK_LIKE`) finds what a mark holds; `_ANY_CURRENCY_MARK` and
+  `_CAPITALS` are written to start with a character class;
+- `Phone` tests for a plus sign and a WhatsApp link with substring tests;
+- `weigh` reads the signals in one loop.
+
+Each is compared with the long way on the evaluation sets, the plain listings and texts
+written to sit on the shortcuts' edges.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import pickle
+import random
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
+
+from matching import jurisdiction
+from matching.jurisdiction import Evidence, Jurisdiction, Signal, infer_jurisdiction, weigh
+from matching.listing import Listing
+from matching.text import normalise, split_lines
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def _data_texts() -> list[str]:
+    texts: list[str] = []
+    for name in ("species_eval.jsonl", "jurisdiction_eval.jsonl"):
+        for line in (DATA / name).read_text("utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                texts.append("\n".join(p for p in (row.get("title"), row.get("text")) if p))
+    texts += (DATA / "non_wildlife_listings.txt").read_text("utf-8").splitlines()
+    return texts
+
+
+# Texts on the edges of the shortcuts: names and cues at line edges, split over lines,
+# cut by punctuation, inside words, in decomposed or uneven folds, in scripts without
+# spaces, among characters the automaton's UTF-8 could not take.
+EDGES = [
+    "",
+    " ",
+    "\n",
+    "Hanoi",
+    "hanoi,",
+    "(Hanoi)",
+    "Ha\u0300 No\u0323i",  # decomposed: composed before folding
+    "Hà Nội\u2028shipping now",
+    "Hong\nKong",  # a name over two lines: found in neither
+    "Hong Kong\r\nnext line",
+    "Hong-Kong, Hong  Kong, hong_kong, HONG KONG",
+    "New Zealand\x85x",
+    "Viet Nam\x1cx",
+    "ships fromitaly",  # a cue glued to the place
+    "ships from: the UK",
+    "Ships From Thailand",
+    "location:uk2",
+    "Location: Springfield, Illinois",
+    "Madagascar radiated tortoise",
+    "Adelaide pickup, 0412 345 678",
+    "Paris pickup, $900",
+    "Straße in Deutschland",  # ß folds to two letters
+    "ﬁji ﬁne",  # a ligature folds to two letters
+    "ＶＩＥＴＮＡＭ　ＨＡＮＯＩ",  # fullwidth
+    "タイマイの甲羅",  # a katakana name inside a word
+    "出售象牙，越南河内发货",
+    "ขายงาช้าง ส่งจากกรุงเทพ",
+    "코끼리 상아 서울 직거래",
+    "Продам бивень, доставка из Москвы",
+    "в Москве, 5 руб",
+    "Giá 500.000đ, liên hệ Hà Nội",
+    "x\ud800 Hanoi \udfff",  # lone surrogates
+    "\ud800",
+    "uk",
+    "u.k.",
+    "U.S.A.",
+    "united\u00a0kingdom",
+    "united\u200bkingdom",
+    "the_uk",
+    "UK-based seller",
+    "based in uk",
+    "—Mexico—",
+    "Bangkok или Пекин",
+    "Lyon, France or Madrid",
+    "中国香港",
+    "R$ 300 ou 50 zł",
+    "KSh 4,000 / RM 20 / Rp 5",
+    "call +84 912 345 678 or wa.me/84912345678",
+    "＋84 912 345 678",
+]
+
+
+def _random_place_texts(count: int, seed: int) -> list[str]:
+    """Texts made of place names, cues, words and separators in random order."""
+    rng = random.Random(seed)
+    pieces = [
+        "hanoi", "Hà Nội", "viet", "nam", "hong", "kong", "new", "york", "zealand", "uk",
+        "u", "s", "a", "paris", "ships from", "location", "from", "in", "based", "the",
+        "ivory", "tortoise", "Madagascar", "タイ", "マイ", "河内", "越南", "กรุงเทพ", "москва",
+        "москве", "из", "Straße", "ﬁ", "5", "0412", "$", "€", "£", "đ",
+    ]  # fmt: skip
+    separators = [" ", "  ", ",", ", ", "-", "\n", "\r\n", "\u2028", ".", "_", "", "—", "\t"]
+    texts = []
+    for _ in range(count):
+        parts = []
+        for _ in range(rng.randint(1, 8)):
+            parts.append(rng.choice(pieces))
+            parts.append(rng.choice(separators))
+        texts.append("".join(parts))
+    return texts
+
+
+ALL_TEXTS = [*_data_texts(), *EDGES, *_random_place_texts(3000, seed=5)]
+
+
+_EVIDENCE_OF = Evidence.of
+
+
+def _evidence_the_long_way(listing: Listing, folded: object = None) -> Evidence:
+    """`Evidence.of` as it was: every line cut and searched for cues."""
+    evidence = _EVIDENCE_OF(listing)
+    composed = jurisdiction._composed(listing.full_text)
+    lines = tuple(split_lines(composed))
+    cue_ends = tuple(jurisdiction._cue_ends(fold.text) for _, fold in lines)
+    return Evidence(evidence.listing, evidence.url, evidence.hostname, lines, cue_ends)
+
+
+def test_the_scanner_misses_no_line_with_a_place_or_a_cue() -> None:
+    for item in ALL_TEXTS:
+        listing = Listing(text=item)
+        long_way = _evidence_the_long_way(listing)
+        found = [
+            *jurisdiction.TextLocation().detect(long_way),
+            *jurisdiction.TextPlace().detect(long_way),
+        ]
+        cues = any(long_way.cue_ends)
+        composed = normalise(jurisdiction._composed(item)).text
+        if found or cues:
+            assert jurisdiction._may_name_a_place(composed), repr(item)
+
+
+def test_evidence_shortcut_changes_no_jurisdiction(monkeypatch: pytest.MonkeyPatch) -> None:
+    listings = [Listing(text=item) for item in ALL_TEXTS]
+    listings += [Listing(title=item, text=item[::-1]) for item in EDGES]
+    fast = [infer_jurisdiction(listing, normalise(listing.full_text)) for listing in listings]
+    assert sum(1 for listing in listings if not Evidence.of(listing).lines) > 100
+    monkeypatch.setattr(Evidence, "of", staticmethod(_evidence_the_long_way))
+    slow = [infer_jurisdiction(listing) for listing in listings]
+    assert fast == slow
+    assert sum(1 for result in slow if result.country) > 100
+    # And with no scanner at all: every text is searched line by line.
+    monkeypatch.undo()
+    no_scanner = dataclasses.replace(jurisdiction._places(), scanner=None)
+    monkeypatch.setattr(jurisdiction, "_places", lambda: no_scanner)
+    assert [infer_jurisdiction(listing) for listing in listings] == fast
+
+
+def test_squeeze_is_the_non_word_substitution() -> None:
+    rng = random.Random(3)
+    pool = " ,.-_\n\t\u00a0\u2028ab1é象\ud800—"
+    samples = ["".join(rng.choice(pool) for _ in range(rng.randint(0, 9))) for _ in range(20000)]
+    for item in [*samples, *ALL_TEXTS]:
+        folded = normalise(item).text
+        assert jurisdiction._squeeze(folded) == re.sub(r"\W+", " ", folded), repr(item)
+
+
+def test_ascii_squeeze_finds_what_the_general_one_finds() -> None:
+    rng = random.Random(4)
+    pool = " ,.-_()[]:;'\"!?/\\|\t\n\x0b\x0c\x1c\x1f\x7fab1Z"
+    samples = ["".join(rng.choice(pool) for _ in range(rng.randint(0, 9))) for _ in range(20000)]
+    scanner = jurisdiction._places().scanner
+    assert scanner is not None
+    for item in [*samples, *ALL_TEXTS]:
+        folded = normalise(item).text
+        if not folded.isascii():
+            continue
+        words = " ".join(re.findall(r"\w+", folded))
+        assert jurisdiction._squeeze_ascii(folded) == f" {words} ".encode(), repr(item)
+        general = f" {jurisdiction._squeeze(folded)} ".encode()
+        assert scanner.finds_any(folded) is bool(
+            scanner._automaton.find_matches_as_indexes(general)
+        )
+
+
+def test_the_scanner_survives_the_place_cache() -> None:
+    index = jurisdiction._places()
+    again = pickle.loads(pickle.dumps(index))
+    assert again.scanner is not None and again.scanner.keys == index.scanner.keys
+    for item in ALL_TEXTS[:300]:
+        folded = normalise(item).text
+        assert again.scanner.finds_any(folded) is index.scanner.finds_any(folded)
+
+
+def test_no_scanner_when_a_key_squeezes_to_nothing() -> None:
+    assert jurisdiction._PlaceScanner.of(["hanoi"], [], [""]) is None
+    scanner = jurisdiction._PlaceScanner.of(["hanoi", "viet nam"], ["越南"], ["ships from"])
+    assert scanner is not None
+    assert scanner.finds_any("from viet-nam!") and scanner.finds_any("越南")
+    assert not scanner.finds_any("vietnam hanoian") and not scanner.finds_any("ships")
+
+
+_OLD_ANY_CURRENCY_MARK = re.compile("[£₫đ฿บ₱₦₹₽р₴г₩원₺₸₲₭៛₮₾₼֏৳₡円$łč]|R[pM]|K[Ss]h")
+_CURRENCY_EXAMPLES = [
+    "£5", "5đ", "100 vnđ", "฿200", "5 บาท", "₱9", "₦9", "₹9", "₽9", "5 руб", "₴9", "5 грн",
+    "₩9", "5 원", "₺9", "₸9", "₲9", "₭9", "៛9", "₮9", "₾9", "₼9", "֏9", "৳9", "₡9", "5 円",
+    "R$ 9", "HK$9", "NT$9", "S$9", "A$9", "AU$9", "NZ$9", "CA$9", "MX$9", "Rp. 9", "RM 9",
+    "KSh 9", "Ksh.9", "5 zł", "5 Kč", "5\u00a0руб", "5\tđ", "Rp9", "KSh.9",
+]  # fmt: skip
+
+
+def _currency_samples() -> list[str]:
+    rng = random.Random(11)
+    pool = (
+        "".join(sorted(jurisdiction._CURRENCY_MARK_CHARS))
+        + "0159 \u00a0.pMSshzvnKCAUHNTXZaupyбгнрунiuôđบาท원円łč"
+    )
+    samples = ["".join(rng.choice(pool) for _ in range(rng.randint(1, 7))) for _ in range(60000)]
+    return [*samples, *ALL_TEXTS, *_CURRENCY_EXAMPLES]
+
+
+def test_quick_currency_searches_pass_every_mark() -> None:
+    for sample in _currency_samples():
+        quick = jurisdiction._ANY_CURRENCY_MARK.search(sample)
+        assert bool(quick) is bool(_OLD_ANY_CURRENCY_MARK.search(sample)), repr(sample)
+        if any(pattern.search(sample) for pattern, _ in jurisdiction._CURRENCY_MARKS):
+            assert quick and jurisdiction._CURRENCY_MARK_LIKE.search(sample), repr(sample)
+
+
+def test_narrower_mark_search_changes_no_mark(monkeypatch: pytest.MonkeyPatch) -> None:
+    samples = _currency_samples()
+    fast = [list(jurisdiction._CURRENCY._marks(item)) for item in samples]
+    monkeypatch.setattr(jurisdiction, "_CURRENCY_MARK_LIKE", re.compile(""))
+    slow = [list(jurisdiction._CURRENCY._marks(item)) for item in samples]
+    assert fast == slow
+    assert sum(1 for signals in slow if signals) > 1000
+
+
+def test_capital_runs_and_plus_signs_as_before() -> None:
+    rng = random.Random(12)
+    pool = "ABZaz09 +\uff0b$É"
+    samples = ["".join(rng.choice(pool) for _ in range(rng.randint(0, 12))) for _ in range(20000)]
+    for item in [*samples, *ALL_TEXTS]:
+        runs = [m.span() for m in jurisdiction._CAPITALS.finditer(item)]
+        assert runs == [m.span() for m in re.finditer("[A-Z]{3,}", item)], repr(item)
+        plus = jurisdiction._has_plus_sign(item)
+        assert plus is bool(jurisdiction._PLUS_SIGN.search(item)), repr(item)
+
+
+def _weigh_the_long_way(signals: Iterable[Signal]) -> Jurisdiction:
+    """`weigh` as it was: one pass to keep, one to total, one for the backed countries."""
+    kept: list[Signal] = []
+    seen: set[tuple[str, str]] = set()
+    for signal in signals:
+        if (signal.signal, signal.country) not in seen:
+            seen.add((signal.signal, signal.country))
+            kept.append(signal)
+    totals: dict[str, float] = {}
+    for signal in kept:
+        totals[signal.country] = totals.get(signal.country, 0.0) + signal.weight
+    if not totals:
+        return Jurisdiction(None, 0.0, ())
+    backed = {signal.country for signal in kept if signal.signal != "reporter_country"}
+    ranked = sorted(
+        ((total, country) for country, total in totals.items() if country in backed),
+        reverse=True,
+    )
+    if not ranked:
+        return Jurisdiction(None, 0.0, tuple(kept))
+    best, leader = ranked[0]
+    runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
+    if best - runner_up < jurisdiction.MIN_LEAD:
+        return Jurisdiction(None, 0.0, tuple(kept))
+    confidence = round(best / (sum(totals.values()) + jurisdiction.UNKNOWN_WEIGHT), 3)
+    return Jurisdiction(leader, confidence, tuple(kept))
+
+
+def test_weigh_in_one_loop_as_before() -> None:
+    rng = random.Random(13)
+    kinds = [kind.name for kind in jurisdiction.SIGNAL_TYPES]
+    weights = [kind.weight for kind in jurisdiction.SIGNAL_TYPES] + [0.0, 1.0]
+    for _ in range(20000):
+        signals = [
+            Signal(rng.choice(kinds), "x", rng.choice("ABCD"), rng.choice(weights))
+            for _ in range(rng.randint(0, 6))
+        ]
+        assert weigh(signals) == _weigh_the_long_way(signals), signals
+        assert weigh(iter(signals)) == _weigh_the_long_way(signals)
