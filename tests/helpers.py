@@ -79,6 +79,20 @@ def jpeg(image: Image.Image, quality: int = 90) -> bytes:
     return out.getvalue()
 
 
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def listing_texts() -> list[str]:
+    """Every listing text of the evaluation sets (title and text, one line each) and the
+    plain listings: what the matchers' shortcuts are compared with the long way on."""
+    texts: list[str] = []
+    for name in ("species_eval.jsonl", "jurisdiction_eval.jsonl"):
+        for row in read_jsonl(DATA / name):
+            texts.append("\n".join(p for p in (row.get("title"), row.get("text")) if p))
+    texts += (DATA / "non_wildlife_listings.txt").read_text("utf-8").splitlines()
+    return texts
+
+
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """A labelled JSON Lines file, strictly: no blank lines, one object per line."""
     items = []

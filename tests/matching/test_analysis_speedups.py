@@ -16,12 +16,10 @@ written to sit on the shortcuts' edges.
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
@@ -29,22 +27,9 @@ from matching import jurisdiction, species, urls
 from matching.analysis import PRIORITIES, most_specific, priority_of
 from matching.appendix import highest_appendix
 from matching.species import SpeciesMatcher, default_matcher
+from tests.helpers import listing_texts
 
-DATA = Path(__file__).resolve().parent.parent / "data"
-
-
-def _texts() -> list[str]:
-    texts: list[str] = []
-    for name in ("species_eval.jsonl", "jurisdiction_eval.jsonl"):
-        for line in (DATA / name).read_text("utf-8").splitlines():
-            if line.strip():
-                row = json.loads(line)
-                texts.append("\n".join(p for p in (row.get("title"), row.get("text")) if p))
-    texts += (DATA / "non_wildlife_listings.txt").read_text("utf-8").splitlines()
-    return texts
-
-
-TEXTS = _texts()
+TEXTS = listing_texts()
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,10 @@ written to sit on the shortcuts' edges.
 from __future__ import annotations
 
 import dataclasses
-import json
 import pickle
 import random
 import re
 from collections.abc import Iterable
-from pathlib import Path
 
 import pytest
 
@@ -31,20 +29,7 @@ from matching import jurisdiction
 from matching.jurisdiction import Evidence, Jurisdiction, Signal, infer_jurisdiction, weigh
 from matching.listing import Listing
 from matching.text import normalise, split_lines
-
-DATA = Path(__file__).resolve().parent.parent / "data"
-
-
-def _data_texts() -> list[str]:
-    texts: list[str] = []
-    for name in ("species_eval.jsonl", "jurisdiction_eval.jsonl"):
-        for line in (DATA / name).read_text("utf-8").splitlines():
-            if line.strip():
-                row = json.loads(line)
-                texts.append("\n".join(p for p in (row.get("title"), row.get("text")) if p))
-    texts += (DATA / "non_wildlife_listings.txt").read_text("utf-8").splitlines()
-    return texts
-
+from tests.helpers import listing_texts
 
 # Texts on the edges of the shortcuts: names and cues at line edges, split over lines,
 # cut by punctuation, inside words, in decomposed or uneven folds, in scripts without
@@ -122,7 +107,7 @@ def _random_place_texts(count: int, seed: int) -> list[str]:
     return texts
 
 
-ALL_TEXTS = [*_data_texts(), *EDGES, *_random_place_texts(3000, seed=5)]
+ALL_TEXTS = [*listing_texts(), *EDGES, *_random_place_texts(3000, seed=5)]
 
 
 _EVIDENCE_OF = Evidence.of
