@@ -29,7 +29,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
@@ -269,11 +269,16 @@ _DOLLAR_SIGN_CODES = frozenset(
     }
 )  # fmt: skip
 _CURRENCY_CODE_IN_TEXT = re.compile(r"(?<![A-Za-z])([A-Z]{3})\s?\d|\d\s?([A-Z]{3})(?![A-Za-z])")
-# Every match of `_CURRENCY_CODE_IN_TEXT` lies within two characters of a run of capitals:
-# the pattern, which looks behind at every position, runs only there (see `_currency_codes`).
-# Written "[A-Z][A-Z]{2,}", not "[A-Z]{3,}" (the same runs): a pattern that starts with a
-# character class, not a repeat, skips to a capital at C speed, twice as fast.
-_CAPITALS = re.compile("[A-Z][A-Z]{2,}")
+# The code of every match of `_CURRENCY_CODE_IN_TEXT` is three capitals with no ASCII letter
+# either side, a digit right before or after them (or one space away): the pattern, which
+# looks behind at every position, is tried only at the two characters before such a word
+# and at its start (see `_currency_codes`). Written to start with a character class, so
+# that the search skips to a capital at C speed, and with the digit tests as look arounds,
+# so that a capital word in prose ("HDR", "COD") costs no Python at all.
+_CODE_BY_A_DIGIT = re.compile(
+    r"[A-Z](?<![A-Za-z][A-Z])[A-Z]{2}(?![A-Za-z])"
+    r"(?:(?<=\d[A-Z]{3})|(?<=\d\s[A-Z]{3})|(?=\s?\d))"
+)
 _PLUS_SIGN = re.compile("[+\uff0b]")  # phonenumbers' PLUS_CHARS (see `_has_plus_sign`)
 _WHATSAPP_LINK = re.compile(r"wa\.me/\+?(\d{7,15})")
 _WHATSAPP_HOST = "wa.me/"  # what every `_WHATSAPP_LINK` holds: a text without it has none
@@ -382,10 +387,15 @@ class Evidence:
     # `listing.full_text`, joined once for the signal types that read it (filled in when
     # the evidence is made without it).
     full_text: str = ""
+    # The full text, the seller and the seller location, one a line: where `Phone` looks
+    # for numbers, in both of its passes (filled in like `full_text`).
+    contact_text: str = ""
 
     def __post_init__(self) -> None:
         if not self.full_text:
             object.__setattr__(self, "full_text", self.listing.full_text)
+        if not self.contact_text:
+            object.__setattr__(self, "contact_text", _contact_text(self.listing, self.full_text))
 
     @classmethod
     def of(cls, listing: Listing, folded: Folded | None = None) -> Evidence:
@@ -399,20 +409,29 @@ class Evidence:
                 url = None
         hostname = (urlsplit(url.url).hostname or "") if url else ""
         full_text = listing.full_text
+        contact = _contact_text(listing, full_text)
         composed = _composed(full_text)
         if folded is None or composed != full_text:
             folded = normalise(composed)
         if not _may_name_a_place(folded.text):
-            return cls(listing, url, hostname, full_text=full_text)
+            return cls(listing, url, hostname, (), (), full_text, contact)
         lines = tuple(split_lines(composed, folded))
         cue_ends = tuple(_cue_ends(line_fold.text) for _, line_fold in lines)
-        return cls(listing, url, hostname, lines, cue_ends, full_text)
+        return cls(listing, url, hostname, lines, cue_ends, full_text, contact)
 
     def line_cue_ends(self) -> tuple[tuple[int, ...], ...]:
         """`cue_ends`, found now if the evidence was made without them."""
         if len(self.cue_ends) == len(self.lines):
             return self.cue_ends
         return tuple(_cue_ends(folded.text) for _, folded in self.lines)
+
+
+def _contact_text(listing: Listing, full_text: str) -> str:
+    """`full_text`, the seller and the seller location, one a line (most listings give
+    neither of the two: the full text itself, without joining)."""
+    if not (listing.seller or listing.seller_location):
+        return full_text
+    return _joined(full_text, listing.seller, listing.seller_location)
 
 
 def _may_name_a_place(folded: str) -> bool:
@@ -441,10 +460,15 @@ def _cue_ends(folded: str) -> tuple[int, ...]:
 
 
 class SignalType(Protocol):
-    """One kind of evidence. `detect` yields its signals; weights are the class's constant."""
+    """One kind of evidence. `detect` yields its signals; weights are the class's constant.
+    `may_find` is False where `detect` would find nothing, told at a glance (an empty field,
+    no URL): most listings give only a title and a text, and most types need something
+    else, so `infer_jurisdiction` does not start their search at all."""
 
     name: str
     weight: float
+
+    def may_find(self, evidence: Evidence) -> bool: ...
 
     def detect(self, evidence: Evidence) -> Iterator[Signal]: ...
 
@@ -469,6 +493,9 @@ class SellerLocation:
     name = "seller_location"
     weight = SELLER_LOCATION_WEIGHT
 
+    def may_find(self, evidence: Evidence) -> bool:
+        return bool(evidence.listing.seller_location)  # (an empty field names no place)
+
     def detect(self, evidence: Evidence) -> Iterator[Signal]:
         field = evidence.listing.seller_location.strip()
         if len(field) == 2 and field.isupper() and field in _country_codes():
@@ -483,6 +510,9 @@ class TextLocation:
 
     name = "text_location"
     weight = TEXT_LOCATION_WEIGHT
+
+    def may_find(self, evidence: Evidence) -> bool:
+        return bool(evidence.lines)
 
     def detect(self, evidence: Evidence) -> Iterator[Signal]:
         if not evidence.lines:
@@ -505,6 +535,9 @@ class TextPlace:
 
     name = "text_place"
     weight = TEXT_PLACE_WEIGHT
+
+    def may_find(self, evidence: Evidence) -> bool:
+        return bool(evidence.lines)
 
     def detect(self, evidence: Evidence) -> Iterator[Signal]:
         if not evidence.lines:
@@ -557,6 +590,9 @@ class UrlCountryDomain:
     name = "url_cctld"
     weight = URL_CCTLD_WEIGHT
 
+    def may_find(self, evidence: Evidence) -> bool:
+        return evidence.url is not None
+
     def detect(self, evidence: Evidence) -> Iterator[Signal]:
         url = evidence.url
         if url is None or not url.suffix or url.host in GLOBAL_HOSTS:
@@ -575,6 +611,9 @@ class PlatformSite:
 
     name = "platform_site"
     weight = PLATFORM_SITE_WEIGHT
+
+    def may_find(self, evidence: Evidence) -> bool:
+        return evidence.url is not None
 
     def detect(self, evidence: Evidence) -> Iterator[Signal]:
         url = evidence.url
@@ -601,6 +640,9 @@ class Currency:
     name = "currency"
     weight = CURRENCY_WEIGHT
 
+    def may_find(self, evidence: Evidence) -> bool:
+        return True  # (prices are in the text: telling costs what searching costs)
+
     def detect(self, evidence: Evidence) -> Iterator[Signal]:
         listing = evidence.listing
         given = listing.currency.strip()
@@ -611,14 +653,12 @@ class Currency:
                     yield Signal(self.name, code, country, self.weight)
             else:
                 yield from self._marks(given)
-        text = _joined(listing.price, evidence.full_text)
-        yield from self._marks(text)
+        text = _joined(listing.price, evidence.full_text) if listing.price else evidence.full_text
+        if _may_hold_a_mark(text):
+            yield from self._marks(text)
         for match in _currency_codes(text):
-            code = match.group(1) or match.group(2)
-            if code in _CODE_WORDS:
-                continue
-            if country := _currency_countries().get(code):
-                yield Signal(self.name, code, country, self.weight)
+            if signal := _currency_code_signal(match.group(1) or match.group(2)):
+                yield signal
 
     def zones(self, evidence: Evidence) -> list[frozenset[str]]:
         """The countries each shared currency quoted in the listing could be from ("$" →
@@ -633,7 +673,7 @@ class Currency:
         return zones
 
     def _marks(self, text: str) -> Iterator[Signal]:
-        if not _ANY_CURRENCY_MARK.search(text) or not _CURRENCY_MARK_LIKE.search(text):
+        if not _may_hold_a_mark(text):
             return  # most texts: one search or two instead of one per mark
         present = _CURRENCY_MARK_CHARS.intersection(text)
         for pattern, country in _CURRENCY_MARKS:
@@ -641,6 +681,24 @@ class Currency:
                 continue  # the pattern needs a character the text does not hold
             if match := pattern.search(text):
                 yield Signal(self.name, match.group(0).strip(), country, self.weight)
+
+
+@lru_cache(maxsize=1024)  # (about 180 currency codes, and few other capital words by a digit)
+def _currency_code_signal(code: str) -> Signal | None:
+    """The signal of a currency code read from the text ("500 VND"); None for a code that
+    is also a word (`_CODE_WORDS`) or that names no one country. (Signals are immutable:
+    one per code serves every listing.)"""
+    if code in _CODE_WORDS:
+        return None
+    if country := _currency_countries().get(code):
+        return Signal(Currency.name, code, country, Currency.weight)
+    return None
+
+
+def _may_hold_a_mark(text: str) -> bool:
+    """False when `text` holds none of the currency marks: one search or two (see
+    `_ANY_CURRENCY_MARK`, `_CURRENCY_MARK_LIKE`)."""
+    return bool(_ANY_CURRENCY_MARK.search(text)) and bool(_CURRENCY_MARK_LIKE.search(text))
 
 
 def _joined(*parts: str) -> str:
@@ -653,23 +711,27 @@ def _has_plus_sign(text: str) -> bool:
     return "+" in text or "\uff0b" in text
 
 
-def _currency_codes(text: str) -> Iterator[re.Match[str]]:
-    """`_CURRENCY_CODE_IN_TEXT.finditer(text)`, searched only around runs of capitals.
+def _currency_codes(text: str) -> list[re.Match[str]]:
+    """The matches of `_CURRENCY_CODE_IN_TEXT.finditer(text)`, tried only where a code may
+    start: at the two characters before a three-capital word by a digit, and at the word.
 
-    A match holds three capitals and reaches at most two characters before or after their
-    run, so windows of [run start - 2, run end + 2] (merged where they touch) hold every
-    match, and searched in order they yield the matches of the whole text (the look behind
-    still sees before a window's start; a window ends past any look ahead a match needs).
+    The code of a match is such a word (`_CODE_BY_A_DIGIT`), and the match starts at the
+    digit before it, one space away or right before ("5 USD", "5USD"), or at the word
+    ("USD 5"). The search of the whole text finds, after each match, the first match that
+    starts at or after its end: trying the words in order, and at each its positions in
+    order from the last match's end on, finds the same (words are apart: no position
+    belongs to two; the look behind still sees before the position, the look ahead after).
     """
-    windows: list[list[int]] = []
-    for run in _CAPITALS.finditer(text):
-        start, end = max(0, run.start() - 2), run.end() + 2
-        if windows and start <= windows[-1][1]:
-            windows[-1][1] = end
-        else:
-            windows.append([start, end])
-    for start, end in windows:
-        yield from _CURRENCY_CODE_IN_TEXT.finditer(text, start, end)
+    matches: list[re.Match[str]] = []
+    done = 0
+    for word in _CODE_BY_A_DIGIT.finditer(text):
+        start = word.start()
+        for position in range(max(done, start - 2), start + 1):
+            if match := _CURRENCY_CODE_IN_TEXT.match(text, position):
+                matches.append(match)
+                done = match.end()
+                break
+    return matches
 
 
 class Phone:
@@ -680,13 +742,14 @@ class Phone:
     name = "phone"
     weight = PHONE_WEIGHT
 
-    @staticmethod
-    def _text(evidence: Evidence) -> str:
-        listing = evidence.listing
-        return _joined(evidence.full_text, listing.seller, listing.seller_location)
+    def may_find(self, evidence: Evidence) -> bool:
+        """Whether the text holds a plus sign or a WhatsApp link: with no default region
+        only numbers written with a plus sign parse, and a link holds its host."""
+        text = evidence.contact_text
+        return _has_plus_sign(text) or _WHATSAPP_HOST in text
 
     def detect(self, evidence: Evidence) -> Iterator[Signal]:
-        text = self._text(evidence)
+        text = evidence.contact_text
         if not text:
             return
         # With no default region only numbers written with a plus sign parse, so a text
@@ -715,26 +778,28 @@ class Phone:
                 e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
                 yield Signal(self.name, e164, country, self.weight)
 
-    def resolve(self, evidence: Evidence, countries: frozenset[str]) -> Iterator[Signal]:
-        """National-format numbers valid in one of `countries` (named by other signals).
+    def resolve(self, evidence: Evidence, countries: frozenset[str]) -> list[Signal]:
+        """National-format numbers valid in one of `countries` (named by other signals), as
+        a list (most listings have none: no generator to start).
 
         A number is parsed with each candidate as its home region and counts only for that
         region, so it can never name a country by itself; numbers written with a "+" or an
         international prefix are the international pass's, not this one's. Cheap by design:
         nothing runs without a candidate country and a digit run as long as a phone number.
         """
+        found: list[Signal] = []
         if not countries or len(countries) > _MAX_PHONE_REGIONS:
-            return
-        text = self._text(evidence)
+            return found
+        text = evidence.contact_text
         if not _PHONE_LIKE.search(text):
-            return  # most texts: one search, no list of runs
+            return found  # most texts: one search, no list of runs
         runs = [
             run.group()
             for run in _PHONE_LIKE.finditer(text)
             if not _PLUS_SIGN.match(run.string, max(run.start() - 1, 0))
         ]
         if not runs:
-            return
+            return found
         # Each run of digits is parsed as it stands (not with the full text matcher, three
         # times slower): a number that is valid where the candidate says it is counts.
         for region in sorted(countries):
@@ -748,8 +813,9 @@ class Phone:
                     and phonenumbers.is_valid_number(number)
                 ):
                     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-                    yield Signal(self.name, e164, region, PHONE_NATIONAL_WEIGHT)
+                    found.append(Signal(self.name, e164, region, PHONE_NATIONAL_WEIGHT))
                     break
+        return found
 
 
 class ReporterCountry:
@@ -757,6 +823,9 @@ class ReporterCountry:
 
     name = "reporter_country"
     weight = REPORTER_COUNTRY_WEIGHT
+
+    def may_find(self, evidence: Evidence) -> bool:
+        return bool(evidence.listing.reporter_country)
 
     def detect(self, evidence: Evidence) -> Iterator[Signal]:
         country = evidence.listing.reporter_country.strip().upper()
@@ -797,9 +866,12 @@ def infer_jurisdiction(listing: Listing, folded: Folded | None = None) -> Jurisd
     `matching.text.normalise(listing.full_text)`: the analysis folds the text once.
     """
     evidence = Evidence.of(listing, folded)
-    signals = [signal for kind in SIGNAL_TYPES for signal in kind.detect(evidence)]
-    named = frozenset([signal.country for signal in signals if signal.signal != _REPORTER_COUNTRY])
-    signals += _PHONE.resolve(evidence, named)
+    signals = _detect(evidence)
+    if signals:  # (with none, no country is named: the phone pass has nothing to confirm)
+        named = frozenset(
+            [signal.country for signal in signals if signal.signal != _REPORTER_COUNTRY]
+        )
+        signals += _PHONE.resolve(evidence, named)
     result = weigh(signals)
     if result.country and _only_in_passing(result):
         zones = _CURRENCY.zones(evidence)
@@ -821,16 +893,28 @@ def infer_jurisdiction(listing: Listing, folded: Folded | None = None) -> Jurisd
     return result
 
 
+def _detect(evidence: Evidence) -> list[Signal]:
+    """The signals of the first pass: each signal type's, in `SIGNAL_TYPES` order, those
+    whose `may_find` says they find nothing left out (no search started, no generator)."""
+    signals: list[Signal] = []
+    for kind in SIGNAL_TYPES:
+        if kind.may_find(evidence):
+            signals += kind.detect(evidence)
+    return signals
+
+
+_IN_PASSING = frozenset({TextPlace.name, ReporterCountry.name})
+
+
 def _only_in_passing(result: Jurisdiction) -> bool:
     """The country rests on a place named in passing alone (besides the reporter's own
     country): the weakest location evidence there is, which a price in a shared currency
     that country does not use ("Paris pickup, $900": Paris, Texas?) is enough to doubt.
     """
-    return all(
-        signal.signal in (TextPlace.name, ReporterCountry.name)
-        for signal in result.signals
-        if signal.country == result.country
-    )
+    for signal in result.signals:
+        if signal.country == result.country and signal.signal not in _IN_PASSING:
+            return False
+    return True
 
 
 def weigh(signals: Iterable[Signal]) -> Jurisdiction:
@@ -843,6 +927,8 @@ def weigh(signals: Iterable[Signal]) -> Jurisdiction:
     next country: weak signals outvoting each other are a guess, and a guess that goes to
     the wrong unit is worse than one the coordinating unit routes by hand.
     """
+    if isinstance(signals, list | tuple) and len(signals) < 2:
+        return _weigh_alone(signals)
     kept: list[Signal] = []
     seen: set[tuple[str, str]] = set()
     totals: dict[str, float] = {}
@@ -871,6 +957,29 @@ def weigh(signals: Iterable[Signal]) -> Jurisdiction:
         return Jurisdiction(None, 0.0, tuple(kept))
     confidence = round(best / (sum(totals.values()) + UNKNOWN_WEIGHT), 3)
     return Jurisdiction(leader, confidence, tuple(kept))
+
+
+_NO_SIGNAL = Jurisdiction(None, 0.0, ())
+
+
+def _weigh_alone(signals: list[Signal] | tuple[Signal, ...]) -> Jurisdiction:
+    """`weigh` of no signal or of one (most listings), without the tallies: one signal is
+    its country's total and the whole sum, and there is no runner-up (its lead is its
+    total, compared with `MIN_LEAD` as `weigh` compares a lead)."""
+    if not signals:
+        return _NO_SIGNAL
+    signal = signals[0]
+    kept = (signal,)
+    total = 0.0 + signal.weight  # (as `weigh` adds it up: a float, -0.0 made 0.0)
+    if signal.signal == _REPORTER_COUNTRY or total < MIN_LEAD:
+        return Jurisdiction(None, 0.0, kept)
+    return Jurisdiction(signal.country, _confidence_alone(total), kept)
+
+
+@lru_cache(maxsize=64)  # one entry per signal weight: a handful of constants
+def _confidence_alone(total: float) -> float:
+    """`weigh`'s confidence where one signal is all the evidence (`round` is slow)."""
+    return round(total / (total + UNKNOWN_WEIGHT), 3)
 
 
 # --- places ------------------------------------------------------------------------------
@@ -1004,13 +1113,23 @@ _ASCII_NON_WORD_TO_SPACE = bytes(
 ) + bytes(range(128, 256))
 
 
-def _squeeze_ascii(text: str) -> bytes:
-    """`f" {_squeeze(text)} "` of an ASCII text, as bytes and with one space at either end
-    even where the text starts or ends with a non-word character (no key holds two spaces
-    in a row, so the keys found in it are the same). Four C calls instead of a regex
-    substitution: encode, non-word characters to spaces, split at spaces, join by one.
+# Non-ASCII characters that are not word characters ("—", "、", a lone surrogate).
+_NON_ASCII_NON_WORD = re.compile(r"[^\x00-\x7f\w]")
+
+
+def _squeeze_utf8(text: str) -> bytes:
+    """`f" {_squeeze(text)} "` in UTF-8, with one space at either end even where the text
+    starts or ends with a non-word character (no key holds two spaces in a row, so the keys
+    found in it are the same). A few C calls instead of a regex substitution that stops at
+    every space: the few non-ASCII non-word characters made spaces (one search), encode,
+    ASCII non-word characters to spaces, split at spaces, join by one. (The bytes of a
+    non-ASCII character are all above 127: the table leaves them alone, and `split` cuts
+    only at ASCII spaces. Lone surrogates, which UTF-8 cannot encode, are non-word
+    characters: made spaces before encoding.)
     """
-    return b" %s " % b" ".join(text.encode("ascii").translate(_ASCII_NON_WORD_TO_SPACE).split())
+    if not text.isascii():
+        text = _NON_ASCII_NON_WORD.sub(" ", text)
+    return b" %s " % b" ".join(text.encode().translate(_ASCII_NON_WORD_TO_SPACE).split())
 
 
 class _PlaceScanner:
@@ -1022,8 +1141,8 @@ class _PlaceScanner:
     squeezed text with a space either side, it finds each of them that the line by line
     search could find (a word name only as whole words), and some more (a cue inside a
     word, a name split over two lines), which only cost the line by line search.
-    It searches UTF-8 (a key is in a text exactly where its UTF-8 is in the text's), so an
-    ASCII text, most listings, is squeezed as bytes, twice as fast (`_squeeze_ascii`).
+    It searches UTF-8 (a key is in a text exactly where its UTF-8 is in the text's), so a
+    text is squeezed as bytes, twice as fast (`_squeeze_utf8`).
     Pickled as its keys: the automaton is built again (in a few milliseconds) when an
     index is read from a cache.
     """
@@ -1041,9 +1160,7 @@ class _PlaceScanner:
         """Whether one of the keys is in `folded`, squeezed, with a space either side.
         (Squeezed, a text holds only word characters and spaces: no lone surrogate, which
         UTF-8 cannot encode.)"""
-        is_ascii = folded.isascii()
-        squeezed = _squeeze_ascii(folded) if is_ascii else f" {_squeeze(folded)} ".encode()
-        return bool(self._automaton.find_matches_as_indexes(squeezed))
+        return bool(self._automaton.find_matches_as_indexes(_squeeze_utf8(folded)))
 
     @classmethod
     def of(

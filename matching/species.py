@@ -194,7 +194,9 @@ COMPOUND_NOT_REST = frozenset(
 SPELLED_MIN_LETTERS = 3  # "i v o r y": single letters in a row read as one word; two are an
 #                          abbreviation ("a b") as often as a word taken apart
 SPELLED_MIN_UNSPACED = 2  # "象 牙": in scripts without spaces, two characters already are
-PLAIN_WORDS_REMEMBERED = 200_000  # words, and tokens, known to need no reading (~40 MB at most)
+PLAIN_WORDS_REMEMBERED = 200_000  # entries of each memory of `_reads_as_written` (words and
+#                                   tokens known plain, tokens' readings, words between their
+#                                   neighbours: ~40 MB each at most)
 READINGS_CACHED = 65536  # distinct words whose reading a matcher remembers (~10 MB at most)
 SPLIT_RUN_MAX = 8  # pieces of a word taken apart that are tried together ("www.a.b.c...")
 INFLECTION_MIN_TERM = 6  # shortest one-word term matched in an inflected form
@@ -266,7 +268,7 @@ _READ_AS = {
     "`": "'",
     "\u00b4": "'",  # acute accent used as an apostrophe
 }
-_READ_AS_TABLE = str.maketrans(_READ_AS)
+_READ_AS_TABLE = str.maketrans(_READ_AS)  # what `_read_as` does, as one table
 # Any character of `_READ_AS`: one quick search spares most texts the translation.
 _READ_AS_CHARS = re.compile("[" + "".join(map(re.escape, _READ_AS)) + "]")
 # Unicode character-name prefixes of scripts written without spaces between words.
@@ -290,6 +292,9 @@ _SPELLING_MARKS = frozenset(" .*·•~/\\^+:")
 # underscore reads as a space in the canonical text, and is told apart from one by its source.
 _SPLIT_MARKS = frozenset(".*·•~/\\^")
 _SENTENCE_END = re.compile(r"[!?;。！？；\n\r]|\.(?!\d)|(?<!\d)\.")
+# Where `_SENTENCE_END` may match, one character each: found by a search for one character
+# class, several times faster than the pattern's alternatives (see `_last_sentence_end`).
+_SENTENCE_MARK = re.compile(r"[!?;。！？；\n\r.]")
 _CLAUSE_END = re.compile(r"[,，、|•]|\s[-‐‑‒–—―]\s|\s[-–—]$|^[-–—]\s")
 _GAP_WORD = re.compile(r"[^\W_]+")
 _CONJUNCTION_MARKS = frozenset("&+")
@@ -438,7 +443,7 @@ def _canonical(folded: str) -> tuple[str, Sequence[int]]:
     """`folded` with dashes as spaces, one space per run, no invisible characters, and each
     character's folded index."""
     # One for one: offsets are unchanged.
-    text = folded.translate(_READ_AS_TABLE) if _READ_AS_CHARS.search(folded) else folded
+    text = _read_as(folded)
     # No invisible character is ASCII: an ASCII text does not build their table.
     if text.isascii() or _invisible()[0].isdisjoint(text):
         if not text.startswith(" ") and "  " not in text:
@@ -469,6 +474,17 @@ def _canonical(folded: str) -> tuple[str, Sequence[int]]:
 _SPACE_RUNS = re.compile(r"^ +| {2,}")
 
 
+def _read_as(folded: str) -> str:
+    """`folded` with each character of `_READ_AS` read as it says: `translate` through
+    `_READ_AS_TABLE`, done by replacing each such character the text holds, which is
+    several times faster (`translate` with a mapping looks up every character). No
+    character is read as one that is read otherwise in turn, so the order is free."""
+    text = folded
+    for char in set(_READ_AS_CHARS.findall(folded)):
+        text = text.replace(char, _READ_AS[char])
+    return text
+
+
 @functools.cache
 def _invisible() -> tuple[frozenset[str], re.Pattern[str]]:
     """The invisible characters, and what `_canonical` changes in a text that holds some:
@@ -478,6 +494,24 @@ def _invisible() -> tuple[frozenset[str], re.Pattern[str]]:
     found = frozenset(chr(c) for plane in planes for c in plane if is_invisible(chr(c)))
     marks = "".join(map(re.escape, sorted(found)))
     return found, re.compile(f"^ +| {{2,}}|[ {marks}]*[{marks}][ {marks}]*")
+
+
+def _last_sentence_end(text: str) -> int:
+    """The end of the last match of `_SENTENCE_END` in `text`, or 0 when there is none.
+
+    Each of its matches is one character: a mark of `_SENTENCE_MARK`, a full stop only
+    where digits do not stand on both sides of it ("3.5" is a number)."""
+    marks = [mark.start() for mark in _SENTENCE_MARK.finditer(text)]
+    last = len(text) - 1
+    for position in reversed(marks):
+        if (
+            text[position] != "."
+            or position == 0
+            or position == last
+            or not (text[position - 1].isdecimal() and text[position + 1].isdecimal())
+        ):
+            return position + 1
+    return 0
 
 
 def _is_latin_word(word: str) -> bool:
@@ -1312,12 +1346,22 @@ class SpeciesMatcher:
             for key, terms in entries.items()
         ]
         self._automaton = _key_automaton(self._keys)
+        # Whether a key has a term of a listed taxon, and one that takes a plural: by index.
+        self._listed_keys: list[tuple[bool, bool]] = [
+            (
+                any(t.role == _LISTED for t in key.terms),
+                any(t.role == _LISTED and t.plural for t in key.terms),
+            )
+            for key in self._keys
+        ]
         self._empty = not listed_kinds
         self._spelling = _Spelling(
             entries, term_languages, listed_kinds, frozenset(curated), rules.not_misspellings
         )
         self._plain_words: set[str] = set()  # see `_reads_as_written`
         self._plain_tokens: set[str] = set()
+        self._token_readings: dict[str, tuple[tuple[str, _Reading], ...]] = {}
+        self._key_forming: dict[tuple[str | None, str, str | None], bool] = {}
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> SpeciesMatcher:
@@ -1338,13 +1382,15 @@ class SpeciesMatcher:
     def __getstate__(self) -> dict[str, Any]:
         """Pickled without the words it has met (a cached matcher starts fresh) and without
         its automaton, which cannot be pickled and is built again from the keys."""
-        skip = ("_plain_words", "_plain_tokens", "_automaton")
+        skip = ("_plain_words", "_plain_tokens", "_token_readings", "_key_forming", "_automaton")
         return {name: value for name, value in self.__dict__.items() if name not in skip}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._plain_words = set()
         self._plain_tokens = set()
+        self._token_readings = {}
+        self._key_forming = {}
         self._automaton = _key_automaton(self._keys)
 
     @property
@@ -1365,10 +1411,12 @@ class SpeciesMatcher:
         if folded is None:
             folded = normalise(text)
         canonical, to_folded = _canonical(folded.text)
-        hits = self._scan(canonical)
-        hits.extend(self._respelled(canonical, folded.text, to_folded))
-        if self._names_nothing_listed(hits):
+        spans = self._spans(canonical)
+        respelled = self._respelled(canonical, folded.text, to_folded)
+        if not self._names_listed(spans) and self._names_nothing_listed(respelled):
             return Assessment([], [])
+        hits = self._hits(spans)
+        hits.extend(respelled)
         signals = [hit for hit in hits if hit.role >= _CUE]
         accepted, cancelled = self._resolve(canonical, [hit for hit in hits if hit.role < _CUE])
 
@@ -1431,10 +1479,40 @@ class SpeciesMatcher:
     def _scan(self, canonical: str, windows: Sequence[tuple[int, int]] = ()) -> list[_Hit]:
         """Every lexicon term in `canonical` (or in its `windows`, [start, end) ranges) that
         stands at word boundaries where it must."""
+        return self._hits(self._spans(canonical, windows))
+
+    def _hits(self, spans: Iterable[tuple[int, int, int, bool]]) -> list[_Hit]:
+        """The hits of the terms of the keys found at `spans` (see `_spans`), in order."""
+        keys = self._keys
         hits: list[_Hit] = []
+        for start, end, index, plural in spans:
+            key, _, _, terms = keys[index]
+            hits.extend(
+                [
+                    _Hit(start, end, t.role, t.target, t.kind, t.confidence, key)
+                    for t in terms
+                    if t.plural or not plural
+                ]
+            )
+        return hits
+
+    def _names_listed(self, spans: Iterable[tuple[int, int, int, bool]]) -> bool:
+        """Whether a term of a listed taxon is among the hits of `spans`, without building
+        them: most listings name nothing, and their hits would be dropped at once."""
+        listed = self._listed_keys
+        return any(listed[index][plural] for _, _, index, plural in spans)
+
+    def _spans(
+        self, canonical: str, windows: Sequence[tuple[int, int]] = ()
+    ) -> list[tuple[int, int, int, bool]]:
+        """(start, end, key index, plural) of every key of the automaton in `canonical` (or
+        in its `windows`) that stands at word boundaries where it must, in the order the
+        automaton finds them; with `plural`, it stands with a plural ending, and only the
+        key's terms that take one are hits."""
+        spans: list[tuple[int, int, int, bool]] = []
         automaton = self._automaton
         if automaton is None:
-            return hits
+            return spans
         # Every occurrence of every key, overlapping ones too, ordered by where they end.
         found: Iterable[tuple[int, int, int]] = (
             (
@@ -1449,13 +1527,11 @@ class SpeciesMatcher:
         word_char = _WORD_CHARS
         size = len(canonical)
         for index, start, end in found:
-            key, open_start, open_end, terms = keys[index]
+            key, open_start, open_end, _ = keys[index]
             if not open_start and start > 0 and word_char[canonical[start - 1]]:
                 continue
             if open_end or end == size or not word_char[canonical[end]]:
-                hits.extend(
-                    _Hit(start, end, t.role, t.target, t.kind, t.confidence, key) for t in terms
-                )
+                spans.append((start, end, index, False))
                 continue
             if _HANGUL_SYLLABLE.match(key, len(key) - 1):
                 # A Korean noun carries its case particle: "코끼리를", "상아가".
@@ -1464,10 +1540,7 @@ class SpeciesMatcher:
                     if canonical.startswith(particle, end) and (
                         stop == size or not word_char[canonical[stop]]
                     ):
-                        hits.extend(
-                            _Hit(start, stop, t.role, t.target, t.kind, t.confidence, key)
-                            for t in terms
-                        )
+                        spans.append((start, stop, index, False))
                         break
                 continue
             if canonical[end] not in _PLURAL_FIRST:
@@ -1477,13 +1550,9 @@ class SpeciesMatcher:
                 if canonical.startswith(suffix, end) and (
                     stop == size or not word_char[canonical[stop]]
                 ):
-                    hits.extend(
-                        _Hit(start, stop, t.role, t.target, t.kind, t.confidence, key)
-                        for t in terms
-                        if t.plural
-                    )
+                    spans.append((start, stop, index, True))
                     break
-        return hits
+        return spans
 
     def _respelled(self, canonical: str, folded: str, to_folded: Sequence[int]) -> list[_Hit]:
         """Hits on the words of `canonical` that read as lexicon words only once respelled.
@@ -1494,8 +1563,13 @@ class SpeciesMatcher:
         """
         if self._reads_as_written(canonical, folded):
             return []
+        found_words = list(self._words(canonical, folded, to_folded))
+        if not any(joined for _, joined in found_words) and not self._readings(canonical):
+            # No word taken apart ("3.5 kg", "km/h") and none that reads otherwise on its
+            # own: no word is respelled. Told by the tokens, without reading each word.
+            return []
         words: list[tuple[Sequence[int], bool, str, _Reading | None]] = []
-        for positions, joined in self._words(canonical, folded, to_folded):
+        for positions, joined in found_words:
             if isinstance(positions, range):
                 word = canonical[positions.start : positions.stop]
             else:
@@ -1591,7 +1665,9 @@ class SpeciesMatcher:
         "a" or before what follows). The words found plain so far are remembered in a set, and
         so are the space-separated tokens made only of such words: a listing met in parts
         before is mostly checked with one split and one set test, and only its new tokens
-        (a price, a name) are taken apart into words.
+        (a price, a name) are taken apart into words. The tokens that hold words to read are
+        remembered with their readings, and whether a word so read may form a key between
+        its two neighbours, so a listing met before costs a few look-ups even then.
         """
         if _MAYBE_SPELLED.search(canonical) or (
             _SPLIT_MARK.search(canonical) and _MAYBE_SPLIT.search(canonical)
@@ -1599,37 +1675,12 @@ class SpeciesMatcher:
             return False
         if _DASH_MARK.search(folded) and _DASH.search(folded):
             return False
-        # No word spans a space, so the words of the text are those of its tokens.
-        tokens = canonical.split()
-        plain_tokens = self._plain_tokens
-        if plain_tokens.issuperset(tokens):
-            return True  # every token met before and all its words found plain
-        if max(len(self._plain_words), len(plain_tokens)) > PLAIN_WORDS_REMEMBERED:
-            self._plain_words.clear()  # bounded: a stream of random text cannot grow them
-            plain_tokens.clear()
-        plain_words = self._plain_words
-        read = self._spelling.read
-        readings: dict[str, _Reading] = {}
-        for token in set(tokens).difference(plain_tokens):
-            token_plain = True
-            for atom in _ATOM.findall(token):
-                if atom in plain_words:
-                    continue
-                runs = (atom,) if atom.isascii() else _script_runs(atom)
-                found = [
-                    (word, reading)
-                    for word in runs
-                    if len(word) >= 4
-                    and not word.isdigit()
-                    and (reading := read(word, False)) is not None
-                ]
-                if found:
-                    readings.update(found)
-                    token_plain = False
-                else:
-                    plain_words.add(atom)
-            if token_plain:
-                plain_tokens.add(token)
+        return self._words_read_plainly(canonical)
+
+    def _words_read_plainly(self, canonical: str) -> bool:
+        """Whether no word of `canonical`, each read on its own, has a reading that may be
+        part of a lexicon key where it stands (see `_reads_as_written`)."""
+        readings = self._readings(canonical)
         if not readings:
             return True
         words = [
@@ -1637,11 +1688,84 @@ class SpeciesMatcher:
             for atom in _ATOM.findall(canonical)
             for run in ((atom,) if atom.isascii() else _script_runs(atom))
         ]
-        return not any(
-            self._may_form_key(words, index, readings)
-            for index, word in enumerate(words)
-            if word in readings
-        )
+        return not self._any_may_form_key(words, readings)
+
+    def _readings(self, canonical: str) -> dict[str, _Reading]:
+        """The words of `canonical` that, read on their own, read otherwise (none but of
+        four letters or more, and no number), each with its reading."""
+        # No word spans a space, so the words of the text are those of its tokens.
+        tokens = canonical.split()
+        plain_tokens = self._plain_tokens
+        if plain_tokens.issuperset(tokens):
+            return {}  # every token met before and all its words found plain
+        memories = (self._plain_words, plain_tokens, self._token_readings, self._key_forming)
+        if max(map(len, memories)) > PLAIN_WORDS_REMEMBERED:
+            self._forget_plain()  # bounded: a stream of random text cannot grow them
+        readings: dict[str, _Reading] = {}
+        token_readings = self._token_readings
+        for token in set(tokens).difference(plain_tokens):
+            found = token_readings.get(token)
+            if found is None:
+                found = self._token_readings_of(token)
+            readings.update(found)
+        return readings
+
+    def _any_may_form_key(self, words: Sequence[str], readings: Mapping[str, _Reading]) -> bool:
+        """Whether any of `words` (the words of a text, in order, none taken apart) that
+        `readings` reads otherwise may be part of a lexicon key where it stands."""
+        # Whether a word may form a key depends on it and its two neighbours only (their
+        # readings are those of the words): asked once per three words in a row.
+        forming = self._key_forming
+        last = len(words) - 1
+        for index, word in enumerate(words):
+            if word not in readings:
+                continue
+            key = (
+                words[index - 1] if index else None,
+                word,
+                words[index + 1] if index < last else None,
+            )
+            may = forming.get(key)
+            if may is None:
+                may = forming[key] = self._may_form_key(words, index, readings)
+            if may:
+                return True
+        return False
+
+    def _token_readings_of(self, token: str) -> tuple[tuple[str, _Reading], ...]:
+        """The words of `token` that need another reading, each with it. A token without
+        any goes to the plain tokens, one with some to `_token_readings`; a word found
+        plain goes to the plain words."""
+        plain_words = self._plain_words
+        read = self._spelling.read
+        readings: list[tuple[str, _Reading]] = []
+        for atom in _ATOM.findall(token):
+            if atom in plain_words:
+                continue
+            runs = (atom,) if atom.isascii() else _script_runs(atom)
+            found = [
+                (word, reading)
+                for word in runs
+                if len(word) >= 4
+                and not word.isdigit()
+                and (reading := read(word, False)) is not None
+            ]
+            if found:
+                readings.extend(found)
+            else:
+                plain_words.add(atom)
+        if readings:
+            self._token_readings[token] = tuple(readings)
+        else:
+            self._plain_tokens.add(token)
+        return tuple(readings)
+
+    def _forget_plain(self) -> None:
+        """Empty the memories of `_reads_as_written`."""
+        self._plain_words.clear()
+        self._plain_tokens.clear()
+        self._token_readings.clear()
+        self._key_forming.clear()
 
     def _may_form_key(
         self, words: Sequence[str], index: int, readings: Mapping[str, _Reading]
@@ -1739,7 +1863,11 @@ class SpeciesMatcher:
         while index < count:
             start, end = atoms[index]
             after = atoms[index + 1][0] if index + 1 < count else -1
-            if after < 0 or ((after - end > 2 or end - start > 1) and not split_gap(index)):
+            if after < 0 or (
+                (after - end > 2 or end - start > 1)
+                # not `split_gap(index)`, written out: asked of nearly every word
+                and not (after - end == 1 and (canonical[end] in _SPLIT_MARKS or end in dashes))
+            ):
                 yield range(start, end), False  # a word on its own: the common case
                 index += 1
                 continue
@@ -1811,7 +1939,8 @@ class SpeciesMatcher:
             note = respelling.note(text[start:end], term)
             if note is not None and note not in notes:
                 notes.append(note)
-        hidden = sum(map(is_invisible, term))
+        # No invisible character is ASCII: most terms are decided without a look at each.
+        hidden = 0 if term.isascii() else sum(map(is_invisible, term))
         if hidden:
             visible = "".join(char for char in term if not is_invisible(char))
             characters = "character" if hidden == 1 else "characters"
@@ -1868,6 +1997,15 @@ class SpeciesMatcher:
     def _settle(self, component: Sequence[_Hit], cancelled: list[tuple[_Hit, _Hit]]) -> list[_Hit]:
         """The listed hits of one run of overlapping hits that stand; those that a negative
         context or a not-listed name covers go to `cancelled`."""
+        if len(component) == 1:
+            # One hit alone: nothing covers, contains or rivals it (the common case).
+            return list(component) if component[0].role == _LISTED else []
+        return self._settle_overlaps(component, cancelled)
+
+    def _settle_overlaps(
+        self, component: Sequence[_Hit], cancelled: list[tuple[_Hit, _Hit]]
+    ) -> list[_Hit]:
+        """`_settle` of any run of hits, however many."""
 
         def covers(outer: _Hit, inner: _Hit) -> bool:
             return outer.start <= inner.start and inner.end <= outer.end
@@ -1877,6 +2015,9 @@ class SpeciesMatcher:
         listed: list[_Hit] = []
         for hit in component:
             if hit.role != _LISTED:
+                continue
+            if not negatives and not blockers:  # nothing can cover it: the common case
+                listed.append(hit)
                 continue
             taxon = self._taxa[hit.target]
             cause = next(
@@ -2035,9 +2176,7 @@ class SpeciesMatcher:
     def _clause_before(text: str, start: int) -> list[str]:
         """The folded words of the clause that ends at `start`, as far as `CONTEXT_REACH`."""
         before = text[max(0, start - CONTEXT_REACH) : start]
-        cut = 0
-        for boundary in _SENTENCE_END.finditer(before):
-            cut = boundary.end()
+        cut = _last_sentence_end(before)
         for boundary in _CLAUSE_END.finditer(before, cut):
             cut = boundary.end()
         return [
@@ -2062,7 +2201,7 @@ class SpeciesMatcher:
         )
         return _Gap(
             words=words,
-            sentence=_SENTENCE_END.search(gap) is not None,
+            sentence=_last_sentence_end(gap) > 0,
             clause=_CLAUSE_END.search(gap) is not None,
             conjunction=any(char in _CONJUNCTION_MARKS for char in gap)
             or self._conjunctions.among(tokens),

@@ -1,9 +1,11 @@
 """The matchers' shortcuts give exactly what the long way gives.
 
 `SpeciesMatcher._reads_as_written` skips the word-by-word respelling pass for texts that
-need none, and `jurisdiction._find_names` finds place names with an automaton instead of a
-loop over word windows. Each is checked against the long way on every text of the
-evaluation sets plus texts written to sit on the shortcuts' edges.
+need none (remembering plain words and tokens, the readings of the other tokens, and whether
+a word so read may form a key between its neighbours), and `jurisdiction._find_names`
+finds place names with an automaton instead of a loop over word windows. Each is checked
+against the long way on every text of the evaluation sets plus texts written to sit on the
+shortcuts' edges.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ def test_reading_shortcut_changes_no_result(monkeypatch: pytest.MonkeyPatch) -> 
     matcher = default_matcher()
     fast = [matcher.assess(text).to_dict() for text in TEXTS]
     monkeypatch.setattr(SpeciesMatcher, "_reads_as_written", lambda self, c, f: False)
+    monkeypatch.setattr(SpeciesMatcher, "_words_read_plainly", lambda self, c: False)
     slow_matcher = SpeciesMatcher.from_bytes(
         (Path(jurisdiction.__file__).parent / "data" / "lexicon.json").read_bytes()
     )
@@ -84,11 +87,10 @@ def test_remembered_words_and_tokens_change_no_result(monkeypatch: pytest.Monkey
     matcher = SpeciesMatcher.from_bytes(
         (Path(jurisdiction.__file__).parent / "data" / "lexicon.json").read_bytes()
     )
-    texts = [*TEXTS, "pots de miel, ships 1v0ry", "ships pots de miel", "i v o r y pots"]
+    texts = [*TEXTS, *NEIGHBOURS]
 
     def forgetful(text: str) -> dict[str, object]:
-        matcher._plain_words.clear()
-        matcher._plain_tokens.clear()
+        matcher._forget_plain()
         return matcher.assess(text).to_dict()
 
     fresh = [forgetful(text) for text in texts]
@@ -99,6 +101,44 @@ def test_remembered_words_and_tokens_change_no_result(monkeypatch: pytest.Monkey
     bounded = [matcher.assess(text).to_dict() for text in texts]
     assert bounded == fresh
     assert len(matcher._plain_words) <= 50 + 200 and len(matcher._plain_tokens) <= 50 + 200
+    assert len(matcher._token_readings) <= 50 + 200 and len(matcher._key_forming) <= 50 + 200
+
+
+# The same words read otherwise next to other neighbours, with and without marks that may
+# take a word apart ("3.5", "km/h", "Wi-Fi", "pango.lin").
+NEIGHBOURS = [
+    "pots de miel, ships 1v0ry",
+    "ships pots de miel",
+    "i v o r y pots",
+    "elefantes africanos",
+    "elefantes grandes, africanos elefantes",
+    "afrikanischen Elefanten, afrikanischen Tisch",
+    "à vendre, vendre ivoire, ivoire à vendre",
+    "3.5 kg elefantes africanos",
+    "Wi-Fi router, elefantes africanos, 25 km/h",
+    "size 8 a pangolim scales",
+    "pango.lin 1.5 kg, ships pots",
+    "Nashörnern 2 m; Pangolinschuppen 0-3 months",
+    "Wi-Fi router, 3.5 kg, 25 km/h, size 8 a",
+    "i.v.o.r.y 3.5 kg",
+    "ivo_ry, 2 m",
+]
+
+
+def test_remembered_readings_change_no_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The remembered readings of tokens, and whether a word so read may form a key between
+    its neighbours, give what the long way (every text read word by word) gives; so does
+    a text sent the long way by a mark that takes no word apart and holds no word that
+    reads otherwise ("3.5 kg", "Wi-Fi router")."""
+    texts = [*TEXTS[::3], *NEIGHBOURS, *NEIGHBOURS]
+    lexicon = (Path(jurisdiction.__file__).parent / "data" / "lexicon.json").read_bytes()
+    fast = SpeciesMatcher.from_bytes(lexicon)
+    quick = [fast.assess(text).to_dict() for text in texts]
+    assert fast._token_readings and fast._key_forming  # the memories were used
+    monkeypatch.setattr(SpeciesMatcher, "_words_read_plainly", lambda self, c: False)
+    monkeypatch.setattr(SpeciesMatcher, "_readings", lambda self, c: {"": None})
+    slow = SpeciesMatcher.from_bytes(lexicon)
+    assert [slow.assess(text).to_dict() for text in texts] == quick
 
 
 def _find_names_the_long_way(folded: str, start: int, end: int) -> list[tuple[int, int, str, int]]:

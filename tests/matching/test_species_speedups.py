@@ -2,13 +2,17 @@
 
 - `normalise` folds through one table shared by every call (`text._FOLD_TABLE`), filled as
   characters are met, instead of folding a text's characters one by one;
-- `species._canonical` translates and squeezes only texts that hold something to change;
+- `species._canonical` translates and squeezes only texts that hold something to change,
+  and translates by replacing the characters a text holds (`species._read_as`);
 - `SpeciesMatcher._scan` finds the lexicon's keys with `ahocorasick_rs` (several times faster
   than the `pyahocorasick` automaton it replaced, which the long way below still uses), built
   again from the keys when a cached matcher is read;
 - `SpeciesMatcher._scan` asks a table (`species._WORD_CHARS`) whether a character is part of
   a word, and tries plural endings only where one can start;
-- `SpeciesMatcher.assess` stops as soon as no hit names a listed taxon;
+- `SpeciesMatcher.assess` stops as soon as no hit names a listed taxon, and knows it from
+  the keys found (`_spans`, `_names_listed`) before it builds any hit;
+- `SpeciesMatcher._settle` settles a run of one hit at once;
+- `species._last_sentence_end` finds the last end of a sentence with a one-class search;
 - `SpeciesMatcher._reads_as_written` looks for a split mark or a dash alone before the
   patterns that need one;
 - `SpeciesMatcher._denied_after` folds nothing when an ASCII character follows the term;
@@ -200,6 +204,65 @@ def test_assess_shortcuts_change_no_result(monkeypatch: pytest.MonkeyPatch) -> N
     assert fast == slow
     assert sum(1 for result in slow if result["matches"]) > 500
     assert sum(1 for result in slow if result["overruled"]) > 20
+
+
+def test_single_hits_and_listed_spans_change_no_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run of one hit settles at once, and whether a text names a listed taxon is read
+    off the keys found before any hit is built: both against the long way."""
+    matcher = default_matcher()
+    named = 0
+    for item in [*ALL_TEXTS, "tigres, elephants, cockatiel parrot, ivory dress, NOT ivory"]:
+        canonical = _canonical(normalise(item).text)[0]
+        spans = matcher._spans(canonical)
+        hits = matcher._hits(spans)
+        assert hits == matcher._scan(canonical)
+        listed = any(hit.role == species._LISTED for hit in hits)
+        assert matcher._names_listed(spans) is listed, repr(item)
+        named += listed
+        for hit in hits:
+            fast: list[Any] = []
+            slow: list[Any] = []
+            settled = matcher._settle([hit], fast)
+            assert settled == matcher._settle_overlaps([dataclasses.replace(hit)], slow)
+            assert fast == slow
+    assert named > 500
+    fast_results = [matcher.assess(item).to_dict() for item in ALL_TEXTS]
+    monkeypatch.setattr(SpeciesMatcher, "_settle", SpeciesMatcher._settle_overlaps)
+    monkeypatch.setattr(SpeciesMatcher, "_names_listed", lambda self, spans: True)
+    slow_matcher = SpeciesMatcher.from_bytes(LEXICON.read_bytes())
+    assert [slow_matcher.assess(item).to_dict() for item in ALL_TEXTS] == fast_results
+
+
+def test_read_as_matches_the_translation() -> None:
+    """`_read_as` replaces what `translate` through `_READ_AS_TABLE` would, in any order:
+    no character is read as one that is read otherwise in turn."""
+    assert not set(species._READ_AS.values()) & set(species._READ_AS)
+    rng = random.Random(5)
+    alphabet = "".join(species._READ_AS) + "ab '\u00e9\u200b"
+    texts = [*ALL_TEXTS, *(c * 3 for c in species._READ_AS)]
+    texts += [
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10))) for _ in range(20000)
+    ]
+    for item in texts:
+        assert species._read_as(item) == item.translate(species._READ_AS_TABLE), repr(item)
+
+
+def test_last_sentence_end_matches_the_pattern() -> None:
+    """`_last_sentence_end` finds where the last match of `_SENTENCE_END` ends: full stops
+    between digits (ASCII, Arabic-Indic; not superscripts), at either end, in a row."""
+
+    def long_way(item: str) -> int:
+        cut = 0
+        for boundary in species._SENTENCE_END.finditer(item):
+            cut = boundary.end()
+        return cut
+
+    rng = random.Random(11)
+    alphabet = "a1.\u0663\u00b2!?;\u3002\uff01 \n\r5x.."
+    texts = [*ALL_TEXTS, "3.5", ".5", "5.", "1.2.3", "a.", "\u0661.\u0662", "\u00b2.\u00b2", "."]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 9))) for _ in range(20000)]
+    for item in texts:
+        assert species._last_sentence_end(item) == long_way(item), repr(item)
 
 
 def test_mark_prechecks_are_implied_by_the_patterns() -> None:
