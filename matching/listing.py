@@ -25,5 +25,9 @@ class Listing:
 
     @property
     def full_text(self) -> str:
-        """Title and body together, as a reader of the listing sees them."""
-        return "\n".join(part for part in (self.title, self.text) if part)
+        """Title and body together, as a reader of the listing sees them: the parts given,
+        one a line (a conditional concatenation, several times faster than a join of a
+        generator; it is read several times per listing)."""
+        if self.title and self.text:
+            return self.title + "\n" + self.text
+        return self.title or self.text

@@ -13,8 +13,9 @@
   the keys found (`_spans`, `_names_listed`) before it builds any hit;
 - `SpeciesMatcher._settle` settles a run of one hit at once;
 - `species._last_sentence_end` finds the last end of a sentence with a one-class search;
-- `SpeciesMatcher._reads_as_written` looks for a split mark or a dash alone before the
-  patterns that need one;
+- `SpeciesMatcher._reads_as_written` (and `_words`) search with patterns that start with
+  the mark they need and look behind it (`_MAYBE_SPELLED`, `_MAYBE_SPLIT`, `_DASH`), not
+  with the same patterns written in order;
 - `SpeciesMatcher._denied_after` folds nothing when an ASCII character follows the term;
 - `matching.analysis.analyze` folds a listing once for the species and the places
   (`text.split_lines` cuts the fold into lines), and `normalise` finds uneven characters
@@ -194,10 +195,9 @@ def test_assess_shortcuts_change_no_result(monkeypatch: pytest.MonkeyPatch) -> N
     """Nothing-listed early exit and the mark pre-checks, against the long way."""
     matcher = default_matcher()
     fast = [matcher.assess(item).to_dict() for item in ALL_TEXTS]
-    always = re.compile("")  # matches every text: the full pattern always runs
     monkeypatch.setattr(SpeciesMatcher, "_names_nothing_listed", staticmethod(lambda hits: False))
-    monkeypatch.setattr(species, "_SPLIT_MARK", always)
-    monkeypatch.setattr(species, "_DASH_MARK", always)
+    for name, pattern in _MARK_PATTERNS_IN_ORDER.items():
+        monkeypatch.setattr(species, name, pattern)
     monkeypatch.setattr(species, "_any_starts_ascii", lambda words: True)
     slow_matcher = SpeciesMatcher.from_bytes(LEXICON.read_bytes())
     slow = [slow_matcher.assess(item).to_dict() for item in ALL_TEXTS]
@@ -265,17 +265,34 @@ def test_last_sentence_end_matches_the_pattern() -> None:
         assert species._last_sentence_end(item) == long_way(item), repr(item)
 
 
-def test_mark_prechecks_are_implied_by_the_patterns() -> None:
+# `_MAYBE_SPELLED`, `_MAYBE_SPLIT` and `_DASH` as they read, each element in order.
+_MARK_PATTERNS_IN_ORDER = {
+    "_MAYBE_SPELLED": re.compile(r"(?<![^\W_])[^\W_][ .*·•~/\\^+:]{1,2}[^\W_](?![^\W_])"),
+    "_MAYBE_SPLIT": re.compile(r"[^\W_][.*·•~/\\^](?:[^\W_]|[@$€])"),
+    "_DASH": re.compile(r"(?<=[^\W_])[-_\u2010-\u2015\u2212](?=[^\W_])"),
+}
+
+
+def test_mark_patterns_find_what_they_find_written_in_order() -> None:
     rng = random.Random(3)
-    marks = ".*·•~/\\^-_\u2010\u2012\u2015\u2212@$€+: "
+    marks = ".*·•~/\\^-_\u2010\u2012\u2015\u2212@$€+: \n"
+    letters = "ab1_é象\u0663²"
     texts = [
-        "".join(rng.choice("ab1 " + marks) for _ in range(rng.randint(0, 12))) for _ in range(5000)
+        "".join(rng.choice(letters + marks) for _ in range(rng.randint(0, 12)))
+        for _ in range(20000)
     ]
+    texts += ["a b", " a b ", "a  b", "ab c d", "a.b", "a..b", "a...b", "_a b", "a b_", "a-b"]
+    texts += ["a_b", "象 牙", "x象 牙y", "a.@b", "a.$", "1.2", "a\u2212b", "-a", "a-", "a b c"]
+    found = dict.fromkeys(_MARK_PATTERNS_IN_ORDER, 0)
     for item in [*texts, *ALL_TEXTS]:
-        if species._MAYBE_SPLIT.search(item):
-            assert species._SPLIT_MARK.search(item), repr(item)
-        if species._DASH.search(item):
-            assert species._DASH_MARK.search(item), repr(item)
+        for name, in_order in _MARK_PATTERNS_IN_ORDER.items():
+            spans = [match.span() for match in getattr(species, name).finditer(item)]
+            if name != "_DASH":  # asked only whether they find one: they start later
+                assert bool(spans) == bool(in_order.search(item)), (name, item)
+            else:
+                assert spans == [match.span() for match in in_order.finditer(item)], (name, item)
+            found[name] += bool(spans)
+    assert min(found.values()) > 500
 
 
 def test_cues_found_once_change_no_jurisdiction(monkeypatch: pytest.MonkeyPatch) -> None:

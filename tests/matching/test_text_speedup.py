@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from opencc import OpenCC  # type: ignore[import-untyped]
 
-from matching.text import Folded, fold_char, normalise
+from matching.listing import Listing
+from matching.text import Folded, fold_char, normalise, split_lines
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 _T2S = OpenCC("t2s")
@@ -109,3 +110,33 @@ def test_ascii_fast_path_is_lower_with_spaces() -> None:
     folded = normalise(text)
     assert folded.text == "rhino horn  for sale !"
     assert folded.origin == tuple(range(len(text)))
+
+
+# Texts whose fold changes lengths ("ß" → "ss", "ﬁ" → "fi", a lone combining mark → ""),
+# cut by every kind of line break, with empty lines and lone surrogates.
+_LINE_TEXTS = [
+    "",
+    "\n",
+    "\r\n\r\n",
+    "Straße\nﬁne ivory",
+    "Ha\u0300 No\u0323i\r\nngà voi\r\n",
+    "\n\nßß\n\nﬃ\n",
+    "a\u2028ß\u2029c\x85d\x1ce\x1df\x1eg\x0bh\x0ci",
+    "\ud800ß\n\udfffﬁ\r\n\U0001f418ß",
+    "İstanbul\rßerlin\n\u0300\n\u0301ß",
+    *("\n".join(_random_texts(3, seed)) for seed in range(300)),
+]
+
+
+def test_split_lines_matches_folding_each_line() -> None:
+    for text in _LINE_TEXTS:
+        expected = [(line, reference_normalise(line)) for line in text.splitlines()]
+        assert split_lines(text) == expected, repr(text)
+        assert split_lines(text, normalise(text)) == expected, repr(text)
+
+
+def test_listing_full_text_is_the_parts_given_one_a_line() -> None:
+    for title in ("", "Ivory", "\n", "ß"):
+        for body in ("", "carving", "\r\n", "a\nb"):
+            listing = Listing(text=body, title=title)
+            assert listing.full_text == "\n".join(p for p in (title, body) if p)
