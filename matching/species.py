@@ -521,6 +521,12 @@ def _last_sentence_end(text: str) -> int:
     return 0
 
 
+def _singulars(word: str) -> tuple[str, ...]:
+    """`word`, and `word` without each plural ending it has: the keys it may be, as written
+    or with the ending `_spans` accepts after a key's last word."""
+    return (word, *(word[: -len(end)] for end in PLURAL_SUFFIXES if word.endswith(end)))
+
+
 def _is_latin_word(word: str) -> bool:
     return word.isascii() and word.isalpha()
 
@@ -1777,7 +1783,9 @@ class SpeciesMatcher:
     ) -> bool:
         """Whether word `index`, read as `readings` say, may be part of a lexicon key where
         it stands: a word of its reading is a key alone, or follows or precedes, in some
-        key, a form of the word before or after it (as written or as read)."""
+        key, a form of the word before or after it (as written or as read). A key's last
+        word may carry a plural ending, as `_spans` finds it ("elephnts" reads "elephants",
+        the key "elephant" with an "s"), so a word that may end a key counts without one."""
         reading = readings[words[index]]
         spelling = self._spelling
 
@@ -1793,13 +1801,17 @@ class SpeciesMatcher:
         before, after = forms(index - 1, last=True), forms(index + 1, last=False)
         for target in (reading.target, *reading.others):
             pieces = target.split(" ")
-            if any(piece in spelling.alone for piece in pieces):
+            if any(form in spelling.alone for piece in pieces for form in _singulars(piece)):
                 return True
-            if any(pair in spelling.pairs for pair in itertools.pairwise(pieces)):
+            if any(
+                (first, form) in spelling.pairs
+                for first, second in itertools.pairwise(pieces)
+                for form in _singulars(second)
+            ):
                 return True
-            if any((b, pieces[0]) in spelling.pairs for b in before):
+            if any((b, form) in spelling.pairs for b in before for form in _singulars(pieces[0])):
                 return True
-            if any((pieces[-1], a) in spelling.pairs for a in after):
+            if any((pieces[-1], form) in spelling.pairs for a in after for form in _singulars(a)):
                 return True
         return False
 

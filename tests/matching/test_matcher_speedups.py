@@ -34,6 +34,8 @@ EDGES = [
     "出售rhino角",  # scripts meeting
     "Pangolinschuppen 500 g",
     "$ivory @pangolin!scales",
+    "nice elephnts for sale",  # a misspelt plural: a key with its plural ending
+    "selling tortoyses, african elephnts tusks",
     "",
 ]
 
@@ -194,3 +196,11 @@ def test_place_automaton_finds_what_the_long_way_finds(chunk: int) -> None:
         assert jurisdiction._find_names(folded, 0, len(folded)) == expected, text
         found_any |= bool(expected)
     assert found_any
+
+
+def test_a_misspelt_plural_is_read_with_or_without_marks_around_it() -> None:
+    """Once, a number such as "1.2" beside a misspelt plural sent the text the long way and
+    the plural was read, while without it the shortcut decided there was nothing to read."""
+    matcher = default_matcher()
+    for text in ("nice elephnts for sale", "nice elephnts 1.2 kg for sale"):
+        assert [(m.taxon, m.term) for m in matcher.find(text)] == [("Elephantidae", "elephnts")]
