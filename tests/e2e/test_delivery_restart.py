@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import subprocess
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -27,9 +26,9 @@ from sqlmodel import select
 from db.engine import create_engine, session_factory
 from db.models import Delivery
 from extension_backend.delivery.signing import verify_signature
+from tests.faults.processes import Serve
 from tests.helpers import IVORY as SHARED_IVORY
-from tests.helpers import WILDFLAG, run_wildflag, wildflag_env
-from tests.live_backend import free_port
+from tests.helpers import run_wildflag, wildflag_env
 
 SECRET = "restart-test-secret"
 #: Short enough that the test does not wait long for the dead claim to come due again,
@@ -87,61 +86,24 @@ async def receiver(aiohttp_server: Any) -> AsyncIterator[HangingReceiver]:
         recv.release.set()
 
 
-class Service:
-    """`wildflag serve` as a subprocess on one data dir (and database), restartable."""
+class Service(Serve):
+    """`wildflag serve` on one data dir (and database), restartable, with a log per run."""
 
     def __init__(self, tmp_path: Path, env: dict[str, str]) -> None:
+        super().__init__(tmp_path / "serve-0.log", env, deadline=DEADLINE_SECONDS)
         self.tmp_path = tmp_path
-        self.env = env
-        self.process: asyncio.subprocess.Process | None = None
-        self.base = ""
         self.runs = 0
-
-    @property
-    def log(self) -> Path:
-        return self.tmp_path / f"serve-{self.runs}.log"
-
-    async def log_text(self) -> str:
-        return await asyncio.to_thread(self.log.read_text)
 
     async def start(self) -> None:
         self.runs += 1
-        port = free_port()
-        with await asyncio.to_thread(self.log.open, "w") as output:
-            self.process = await asyncio.create_subprocess_exec(
-                WILDFLAG, "serve", "--port", str(port),
-                env=self.env, stdout=output, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        self.base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + DEADLINE_SECONDS
-        async with aiohttp.ClientSession() as http:
-            while True:
-                try:
-                    async with http.get(self.base + "/readyz") as response:
-                        if response.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                if self.process.returncode is not None or time.monotonic() > deadline:
-                    await self.stop()
-                    pytest.fail(f"wildflag serve did not become ready:\n{await self.log_text()}")
-                await asyncio.sleep(0.1)
+        self.log = self.tmp_path / f"serve-{self.runs}.log"
+        await super().start()
 
     async def kill(self) -> None:
         """SIGKILL: the process gets no chance to finish, clean up or record anything."""
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)
         assert await asyncio.wait_for(self.process.wait(), 30) == -signal.SIGKILL
-
-    async def stop(self) -> None:
-        if self.process is None or self.process.returncode is not None:
-            return
-        self.process.terminate()
-        try:
-            await asyncio.wait_for(self.process.wait(), 15)
-        except TimeoutError:
-            self.process.kill()
-            await self.process.wait()
 
 
 @pytest.fixture

@@ -29,9 +29,10 @@ DEADLINE_SECONDS = 30
 class Serve:
     """`wildflag serve` as a subprocess, as an operator runs it."""
 
-    def __init__(self, log: Path, env: dict[str, str]) -> None:
+    def __init__(self, log: Path, env: dict[str, str], deadline: float = DEADLINE_SECONDS) -> None:
         self.log = log
         self.env = env
+        self.deadline = deadline  # seconds `start` waits for `/readyz`
         self.process: asyncio.subprocess.Process | None = None
         self.base = ""
 
@@ -46,7 +47,7 @@ class Serve:
                 env=self.env, stdout=output, stderr=subprocess.STDOUT,
             )  # fmt: skip
         self.base = f"http://127.0.0.1:{port}"
-        if not await self.ready(DEADLINE_SECONDS):
+        if not await self.ready(self.deadline):
             await self.stop()
             pytest.fail(f"wildflag serve did not become ready:\n{await self.log_text()}")
 
