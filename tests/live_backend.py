@@ -3,7 +3,11 @@ and of the process itself: a free port, and a backend that can be stopped and st
 
 from __future__ import annotations
 
+import contextlib
 import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any, TypeVar
 
 from aiohttp.test_utils import TestServer
 
@@ -37,3 +41,32 @@ class Backend:
         if self._server is not None:
             await self._server.close()
             self._server = None
+
+
+B = TypeVar("B", bound=Backend)
+
+
+@contextlib.asynccontextmanager
+async def running_backend(
+    tmp_path: Path,
+    backend_class: type[B] = Backend,
+    **overrides: Any,  # type: ignore[assignment]
+) -> AsyncIterator[B]:
+    """The service running for a browser test, stopped afterwards: its data under
+    `tmp_path / "backend"`, the public URL the test pages name, a high anonymous limit and
+    no delivery worker; `overrides` set other settings."""
+    settings = Settings(
+        **{
+            "data_dir": tmp_path / "backend",
+            "public_url": "http://wildflag.test",
+            "anonymous_reports_per_minute": 1000,
+            "delivery_worker": False,
+            **overrides,
+        }
+    )
+    server = backend_class(settings, free_port())
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()

@@ -17,11 +17,10 @@ from typing import Any
 import pytest
 from aiohttp import ClientSession
 
-from extension_backend.settings import Settings
 from tests.dashboard.conftest import PASSWORD, add_account
 from tests.dashboard.test_trends_browser import CHROMIUM, HYGIENE, WATCH_CSP
 from tests.dashboard.test_trends_browser import chromium as chromium
-from tests.live_backend import Backend, free_port
+from tests.live_backend import Backend, running_backend
 
 SHOTS = os.environ.get("WILDFLAG_SCREENSHOTS")
 
@@ -109,16 +108,8 @@ async def backdate_history(backend: Backend) -> None:
 
 @pytest.fixture
 async def backend(chromium: Path, tmp_path: Path) -> AsyncIterator[Backend]:
-    settings = Settings(
-        data_dir=tmp_path / "backend",
-        public_url="http://wildflag.test",
-        anonymous_reports_per_minute=1000,
-        delivery_worker=False,
-    )
-    server = Backend(settings, free_port())
-    await server.start()
-    yield server
-    await server.stop()
+    async with running_backend(tmp_path) as server:
+        yield server
 
 
 async def submit(backend: Backend, listing: dict[str, Any]) -> None:

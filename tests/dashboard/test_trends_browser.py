@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 from aiohttp import ClientSession
 
-from extension_backend.settings import Settings
 from tests.dashboard.conftest import PASSWORD, add_account
-from tests.live_backend import Backend, free_port
+from tests.live_backend import Backend, running_backend
 
 CHROMIUM = Path(os.environ.get("WILDFLAG_TEST_CHROMIUM", "/usr/bin/chromium"))
 HYGIENE = [
@@ -58,16 +57,8 @@ def chromium() -> Path:
 
 @pytest.fixture
 async def backend(chromium: Path, tmp_path: Path) -> AsyncIterator[Backend]:
-    settings = Settings(
-        data_dir=tmp_path / "backend",
-        public_url="http://wildflag.test",
-        anonymous_reports_per_minute=1000,
-        delivery_worker=False,
-    )
-    server = Backend(settings, free_port())
-    await server.start()
-    yield server
-    await server.stop()
+    async with running_backend(tmp_path) as server:
+        yield server
 
 
 async def test_the_chart_draws_under_the_csp(backend: Backend, tmp_path: Path) -> None:

@@ -21,9 +21,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from extension_backend.settings import Settings
 from tests.helpers import jpeg, photo
-from tests.live_backend import Backend, free_port
+from tests.live_backend import Backend, free_port, running_backend
 
 ROOT = Path(__file__).resolve().parents[2]
 EXTENSION = ROOT / "browser_extension"
@@ -56,16 +55,8 @@ def need_chromium() -> None:
 @pytest.fixture
 async def backend(tmp_path: Path) -> AsyncIterator[Backend]:
     """The backend's address, already running; tests may stop and restart it."""
-    settings = Settings(
-        data_dir=tmp_path / "backend",
-        public_url="http://wildflag.test",
-        anonymous_reports_per_minute=1000,
-        delivery_worker=False,
-    )
-    server = Backend(settings, free_port())
-    await server.start()
-    yield server
-    await server.stop()
+    async with running_backend(tmp_path) as server:
+        yield server
 
 
 # The fixture pages' images: the listing photos are large, the logo and the related

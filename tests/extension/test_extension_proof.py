@@ -18,10 +18,9 @@ from aiohttp import web
 
 from db.models import Report
 from extension_backend import keys
-from extension_backend.settings import Settings
 from tests.extension.conftest import Backend, Browser
 from tests.extension.test_extension import open_listing, preview_from_menu, storage
-from tests.live_backend import free_port
+from tests.live_backend import running_backend
 
 
 class InspectableBackend(Backend):
@@ -36,17 +35,13 @@ class InspectableBackend(Backend):
 @pytest.fixture
 async def backend(tmp_path: Path) -> AsyncIterator[Backend]:
     """Overrides the conftest backend: a base limit of one plain report per minute."""
-    settings = Settings(
-        data_dir=tmp_path / "backend",
-        public_url="http://wildflag.test",
+    async with running_backend(
+        tmp_path,
+        InspectableBackend,
         anonymous_reports_per_minute=1,
         anonymous_pow_reports_per_minute=100,
-        delivery_worker=False,
-    )
-    server = InspectableBackend(settings, free_port())
-    await server.start()
-    yield server
-    await server.stop()
+    ) as server:
+        yield server
 
 
 async def test_the_extension_attaches_a_proof_the_backend_accepts(
