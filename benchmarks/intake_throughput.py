@@ -508,13 +508,22 @@ def main() -> int:
     counts: dict[str, dict[str, int]] = {}
     with tempfile.TemporaryDirectory(prefix="wf-bench-") as tmp:
         workdir = Path(tmp)
-        echo_process, echo_url = start_echo(workdir)
-        try:
-            results["echo (first)"] = run_client(
-                echo_url, args.duration, args.warmup, args.concurrency, None, (echo_process.pid,)
-            )
-        finally:
-            echo_process.stop()
+
+        def run_echo() -> Result:
+            echo_process, echo_url = start_echo(workdir)
+            try:
+                return run_client(
+                    echo_url,
+                    args.duration,
+                    args.warmup,
+                    args.concurrency,
+                    None,
+                    (echo_process.pid,),
+                )
+            finally:
+                echo_process.stop()
+
+        results["echo (first)"] = run_echo()
 
         service = Service.start(workdir / "sqlite")
         try:
@@ -543,13 +552,7 @@ def main() -> int:
         else:
             out.line(f"PostgreSQL skipped: {pg_missing}")
 
-        echo_process, echo_url = start_echo(workdir)
-        try:
-            results["echo (last)"] = run_client(
-                echo_url, args.duration, args.warmup, args.concurrency, None, (echo_process.pid,)
-            )
-        finally:
-            echo_process.stop()
+        results["echo (last)"] = run_echo()
 
     echo_rps = (results["echo (first)"].requests_per_s + results["echo (last)"].requests_per_s) / 2
     for name, result in results.items():
