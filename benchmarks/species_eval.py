@@ -11,10 +11,11 @@ Runs every listing of `tests/data/species_eval.jsonl` through the one analysis p
   where both are right);
 - **appendix accuracy**: among true positives, the share where the highest matched
   Appendix (`Analysis.appendix`) equals the label's `appendix`. The label is the highest
-  Appendix of any part of the most specific listed taxon the listing lets an officer
-  identify, split listings counting as their most protective part (as
-  `matching.appendix` does): "ivory" is I, "blue-and-gold macaw" (Ara ararauna) is II,
-  "macaw" (Ara, I/II) is I.
+  Appendix of the most specific listed taxon the listing lets an officer identify, as
+  `SpeciesMatch.specimen_appendix` reads a split listing: by the Appendix CITES lists the
+  taxon's members in as a whole where the lexicon gives one (`spp_appendix`: "caviar",
+  Acipenseriformes spp., is II; "parrot" is II), else by its most protective part
+  ("ivory" is I, "macaw", Ara I/II, is I); "blue-and-gold macaw" (Ara ararauna) is II.
 
 Every figure is broken down by language, group (ivory, parrot, orchid, ...), phenomenon
 (misspelling, leet, colour, brand, toy, ...) and kind (positive, hard negative, negative),

@@ -101,7 +101,7 @@ def analyze(
     assessment = matcher.assess(text, folded)
     species = tuple(assessment.matches)
     sure = routing_species(species)  # the priority's bar is the taxa filters' bar
-    appendix = highest_appendix(m.appendix for m in most_specific(sure)) if sure else None
+    appendix = highest_appendix(m.specimen_appendix for m in most_specific(sure)) if sure else None
     priority, rank = priority_of(appendix)
     jurisdiction = infer_jurisdiction(listing, folded)
     return Analysis(

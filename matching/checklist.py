@@ -245,6 +245,28 @@ def listed_appendix(listing: str) -> str | None:
     return "/".join(parts)
 
 
+#: How a split listing's annotation opens on the Appendix the taxon is listed in as a whole:
+#: "Appendix II:Included in Appendix II, except for the species included in Appendix I".
+_WHOLE_LISTING = re.compile(r"\s*Appendix (I{1,3})\s*:")
+
+
+def spp_appendix(rank: str, appendix: str | None, annotation: str) -> str | None:
+    """The Appendix a higher taxon with a split listing holds its members in as a whole.
+
+    The checklist writes Psittaciformes "I/II/NC" and opens its annotation with the
+    Appendix of the order's own listing ("Appendix II: Included in Appendix II, except…"),
+    the species in Appendix I being listed under their own names. None for a species (its
+    split is by population, and the annotation does not say which is the whole), for a
+    listing that is not split, and for an annotation that does not open that way.
+    """
+    if appendix is None or "/" not in appendix or rank in BELOW_GENUS:
+        return None
+    found = _WHOLE_LISTING.match(annotation)
+    if found is None or found.group(1) not in appendix.split("/"):
+        return None
+    return found.group(1)
+
+
 def parse_synonyms(text: str) -> list[str]:
     """Binomials and trinomials in a SynonymsWithAuthors value, without their authors.
 
@@ -328,6 +350,9 @@ def checklist_entry(row: Mapping[str, str], source: str) -> dict[str, Any]:
     annotation = _blank_to_none(row.get("#AnnotationSymbol"))
     if annotation:
         entry["annotation"] = annotation
+    whole = spp_appendix(rank, appendix, row.get("FullAnnotationEnglish") or "")
+    if whole:
+        entry["spp_appendix"] = whole
     entry["source"] = source
     taxon_id = _blank_to_none(row.get("TaxonId"))
     if taxon_id:
@@ -754,7 +779,14 @@ def merge(
                 counts["listing_replaced"] += 1
                 change = f"{entry['taxon']}: {target.get('appendix')} → {appendix}"
                 guard.example("listing_replaced", change)
+            # The import's whole listing, or the curated one if the listing is unchanged.
+            whole = entry.get("spp_appendix") or (
+                target.get("spp_appendix") if target.get("appendix") == appendix else None
+            )
             target["appendix"] = appendix
+            target.pop("spp_appendix", None)
+            if whole in appendix.split("/"):
+                target["spp_appendix"] = whole
             target.pop("annotation", None)
             if entry.get("annotation"):
                 target["annotation"] = entry["annotation"]
@@ -778,6 +810,8 @@ def merge(
         names = guard.names(entry)
         merged = {k: v for k, v in entry.items() if k not in ("scientific", "names")}
         merged["appendix"] = appendix
+        if merged.get("spp_appendix") not in appendix.split("/"):
+            merged.pop("spp_appendix", None)  # fitted away with the part it named
         merged["scientific"] = scientific
         if names:
             merged["names"] = names

@@ -348,6 +348,20 @@ class SpeciesMatch:
     confidence: float  # 0..1
     note: str | None = None  # how the term was read when not as the lexicon writes it:
     #                          "read '1v0ry' as 'ivory' (look-alike characters)"
+    spp_appendix: str | None = None  # the taxon's own: see `specimen_appendix`
+
+    @property
+    def specimen_appendix(self) -> str:
+        """The Appendix this mention puts the offered specimen in.
+
+        A taxon that CITES lists as a whole in one Appendix, apart from members or
+        populations it names ("Psittaciformes spp.: II, except the species in Appendix I"),
+        is written "I/II"; a listing that says "parrot" and names no member offers, as far
+        as it says, a member of that whole: Appendix II. So such a taxon's `spp_appendix`
+        counts. Every other listing counts as written, and a split one by its most
+        protective part (elephant ivory, whose populations are mostly in Appendix I, is I).
+        """
+        return self.spp_appendix or self.appendix
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, with `class_` under the key "class" and `note` only when set."""
@@ -543,6 +557,7 @@ class _Taxon(NamedTuple):
     appendix: str
     lineage: frozenset[str]  # names a context rule may be scoped to: the taxon, its genus,
     #                          family, order and class
+    spp_appendix: str | None  # the Appendix its members are listed in as a whole, if one
 
 
 class _Term(NamedTuple):
@@ -1278,13 +1293,18 @@ class SpeciesMatcher:
                 raise ValueError(f"{where}: missing key {missing}") from None
             if appendix not in APPENDICES:
                 raise ValueError(f"{where}: appendix {appendix!r} not one of {sorted(APPENDICES)}")
+            spp_appendix = raw.get("spp_appendix")
+            if spp_appendix is not None and spp_appendix not in appendix.split("/"):
+                raise ValueError(
+                    f"{where}: spp_appendix {spp_appendix!r} is not a part of {appendix!r}"
+                )
             if rank not in RANKS:
                 raise ValueError(f"{where}: rank {rank!r} not one of {sorted(RANKS)}")
             if name in index_of:
                 raise ValueError(f"{where}: duplicate taxon {name!r}")
             genus = name.split(" ")[0] if rank in ("GENUS", "SPECIES", "SUBSPECIES") else None
             lineage = frozenset(n for n in (name, genus, family, order, class_) if n)
-            taxon = _Taxon(name, rank, family, order, class_, appendix, lineage)
+            taxon = _Taxon(name, rank, family, order, class_, appendix, lineage, spp_appendix)
             target = index_of[name] = len(self._taxa)
             self._taxa.append(taxon)
             own = raw.get("source") in OWN_SOURCES
@@ -1453,6 +1473,7 @@ class SpeciesMatcher:
                 end=end,
                 confidence=round(hit.confidence, 4),
                 note=self._note(hit, term, text, original),
+                spp_appendix=taxon.spp_appendix,
             )
 
         overruled: list[Overruled] = []

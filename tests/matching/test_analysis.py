@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from matching.analysis import analyze, joined_to_case, priority_of
+from matching.analysis import analyze, joined_to_case, most_specific, priority_of
 from matching.jurisdiction import Signal
 from matching.listing import Listing
 from matching.routing import Taxon, UnitRule
@@ -120,7 +120,23 @@ def test_a_species_outranks_the_product_term_of_its_family():
     assert (result.appendix, result.priority) == ("II", "high")
 
 
-def test_a_higher_taxon_named_alone_keeps_its_split_listing():
+def test_a_higher_taxon_named_alone_is_ranked_by_the_appendix_of_its_whole_listing():
+    """Pythonidae spp. are in Appendix II but for Python molurus molurus (I): skins of "a
+    python" are high, as CITES lists pythons; the match still says "I/II", as CITES writes."""
     result = analyze(Listing(text="Python skins for leather work, 10 pieces"), UNITS)
-    assert [m.taxon for m in result.species] == ["Pythonidae"]
+    assert [(m.taxon, m.appendix) for m in result.species] == [("Pythonidae", "I/II")]
+    assert (result.appendix, result.priority) == ("II", "high")
+
+
+def test_a_split_listing_with_no_whole_counts_by_its_most_protective_part():
+    """Elephant ivory: both elephants are in Appendix I but for four African populations;
+    the lexicon gives Elephantidae no whole listing, so bare ivory stays critical."""
+    result = analyze(Listing(text="Raw ivory tusk pieces, 2 kg"), UNITS)
+    assert {m.appendix for m in result.species} == {"I/II"}
+    assert (result.appendix, result.priority) == ("I", "critical")
+
+
+def test_a_named_appendix_i_member_outranks_its_higher_taxon():
+    result = analyze(Listing(text="Hyacinth macaw, hand-reared parrot, ready now"), UNITS)
+    assert "Psittaciformes" not in {m.taxon for m in most_specific(result.species)}
     assert (result.appendix, result.priority) == ("I", "critical")

@@ -540,3 +540,80 @@ def test_a_name_given_to_taxa_of_several_families_is_a_placeholder() -> None:
     assert all_names(entry(result, "Ara macao")) == ["Scarlet Macaw"]
     assert all_names(entry(result, "Oophaga pumilio")) == ["Poison frog"]
     assert result.counts["rejected_placeholder"] == 3
+
+
+# -- a split listing's whole ------------------------------------------------------------------
+
+WHOLE_II = "Appendix II:Included in Appendix II, except for the species included in Appendix I. "
+
+
+def test_a_higher_taxon_s_whole_listing_is_read_from_its_annotation() -> None:
+    rows = [
+        row("Psittaciformes", rank="ORDER", listing="I/II/NC", FullAnnotationEnglish=WHOLE_II),
+        row("Rhinocerotidae", rank="FAMILY", listing="I/II",
+            FullAnnotationEnglish="Appendix I:All species and populations except …"),
+        # A species is split by population: which part is "the whole" is not written.
+        row("Panthera leo", listing="I/II", FullAnnotationEnglish=WHOLE_II),
+        row("Amazona", rank="GENUS", listing="II", FullAnnotationEnglish=WHOLE_II),
+        row("Cathartidae", rank="FAMILY", listing="I/III/NC", FullAnnotationEnglish=""),
+        row("Falco", rank="GENUS", listing="I/II", FullAnnotationEnglish="Appendix III: odd"),
+    ]  # fmt: skip
+    taxa = {t["taxon"]: t.get("spp_appendix") for t in parse_checklist(rows, "c").taxa}
+    assert taxa == {
+        "Psittaciformes": "II",
+        "Rhinocerotidae": "I",
+        "Panthera leo": None,
+        "Amazona": None,
+        "Cathartidae": None,
+        "Falco": None,  # "III" is no part of "I/II"
+    }
+
+
+def _curated_parrots(spp: str | None) -> dict[str, Any]:
+    parrots = {
+        "taxon": "Psittaciformes",
+        "rank": "ORDER",
+        "family": None,
+        "order": "Psittaciformes",
+        "class": "Aves",
+        "appendix": "I/II",
+        "scientific": ["Psittaciformes"],
+        "names": {"en": ["parrot"]},
+    }
+    if spp:
+        parrots["spp_appendix"] = spp
+    return {**CURATED, "taxa": [*CURATED["taxa"], parrots]}
+
+
+@pytest.mark.parametrize(
+    ("curated", "imported", "expected"),
+    [
+        ("II", {"appendix": "I/II/NC"}, "II"),  # the listing is the same once fitted: kept
+        ("II", {"appendix": "I/II", "spp_appendix": "I"}, "I"),  # the import's own wins
+        ("II", {"appendix": "II/III"}, None),  # another listing: the curated whole is void
+        (None, {"appendix": "I/II", "spp_appendix": "II"}, "II"),
+        (None, {"appendix": "I/II"}, None),
+    ],
+)
+def test_the_merge_keeps_a_whole_listing_only_where_it_still_holds(
+    curated: str | None, imported: dict[str, str], expected: str | None
+) -> None:
+    order = taxon("Psittaciformes", rank="ORDER", **imported)
+    result = merge(_curated_parrots(curated), {"taxa": [order]}, appendices=MATCHER_APPENDICES)
+    assert entry(result, "Psittaciformes").get("spp_appendix") == expected
+
+
+def test_an_imported_whole_listing_outside_the_listing_is_dropped_not_fatal() -> None:
+    genus = taxon("Felis", rank="GENUS", appendix="I/II/NC", spp_appendix="II")
+    stray = taxon("Lynx", rank="GENUS", appendix="I/II", spp_appendix="III")
+    result = merge(CURATED, {"taxa": [genus, stray]}, appendices=MATCHER_APPENDICES)
+    assert entry(result, "Felis")["appendix"] == "I/II"  # NC fitted away, the whole stays
+    assert entry(result, "Felis")["spp_appendix"] == "II"
+    assert "spp_appendix" not in entry(result, "Lynx")
+    SpeciesMatcher(result.lexicon, "test")  # builds
+
+
+def test_a_matcher_refuses_a_whole_listing_outside_its_listing() -> None:
+    lexicon = _curated_parrots("III")
+    with pytest.raises(ValueError, match="spp_appendix 'III' is not a part of 'I/II'"):
+        SpeciesMatcher(lexicon, "test")

@@ -31,7 +31,7 @@ REQUIRED_KEYS = {
     "scientific",
     "names",
 }
-OPTIONAL_KEYS = {"annotation", "trade_terms", "code_words", "names_omitted", "note"}
+OPTIONAL_KEYS = {"annotation", "trade_terms", "code_words", "names_omitted", "note", "spp_appendix"}
 # Languages every animal species entry carries, unless `names_omitted` says why not.
 ANIMAL_SPECIES_LANGUAGES = {"en", "fr", "es", "pt", "de", "zh", "vi"}
 LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Z][a-z]{3})?$")
