@@ -64,7 +64,7 @@ def test_texts_are_unique() -> None:
     assert not [t for t, n in texts.items() if n > 1]
 
 
-def shape_problems(item: dict[str, Any]) -> list[str]:
+def shape_problems(item: dict[str, Any], split: str = "blind") -> list[str]:
     """What is wrong with one listing's keys and labels (empty when nothing is)."""
     if not item.keys() >= REQUIRED_KEYS:
         return [f"missing {sorted(REQUIRED_KEYS - item.keys())}"]
@@ -83,7 +83,7 @@ def shape_problems(item: dict[str, Any]) -> list[str]:
         problems.append(f"kind {item['kind']!r}")
     if not (isinstance(item["phenomenon"], str) and re.fullmatch(r"[a-z_]+", item["phenomenon"])):
         problems.append(f"phenomenon {item['phenomenon']!r}")
-    if item["split"] != "blind":
+    if item["split"] != split:
         problems.append(f"split {item['split']!r}")
     flagged, taxa, appendix = item["flagged"], item["taxa"], item["appendix"]
     if not isinstance(flagged, bool) or not isinstance(taxa, list):

@@ -1,0 +1,36 @@
+"""Sanity of the fresh species evaluation set, tests/data/species_fresh.jsonl.
+
+Written, like the blind set, by writers who saw neither the matcher, its lexicon and
+context rules nor the other sets; it was scored once as written (the figure for listings
+never seen) and then tuned on. These tests check only that it is well formed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from tests.helpers import read_jsonl
+from tests.matching.test_species_blind_data import shape_problems
+from tests.matching.test_species_eval_data import LANGUAGES
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "species_fresh.jsonl"
+ITEMS = read_jsonl(DATA)
+
+
+def test_every_listing_is_well_formed() -> None:
+    problems = {item.get("id", "?"): p for item in ITEMS if (p := shape_problems(item, "fresh"))}
+    assert not problems
+
+
+def test_ids_and_texts_are_unique() -> None:
+    assert len({item["id"] for item in ITEMS}) == len(ITEMS)
+    texts = Counter((item.get("title"), item["text"]) for item in ITEMS)
+    assert not [t for t, n in texts.items() if n > 1]
+
+
+def test_every_language_has_positives_and_look_alikes() -> None:
+    for language in LANGUAGES:
+        items = [item for item in ITEMS if item["lang"] == language]
+        assert sum(item["flagged"] for item in items) >= 4, language
+        assert sum(not item["flagged"] for item in items) >= 3, language
