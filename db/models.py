@@ -453,6 +453,20 @@ class AuditEvent(SQLModel, table=True):
     details: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
 
 
+class SpentProof(SQLModel, table=True):
+    """A solved proof-of-work challenge that has earned a report.
+
+    Kept in the database every instance shares, so a challenge earns one report behind any
+    number of instances and across restarts. Rows go once their challenge has expired:
+    an expired challenge is refused as expired anyway.
+    """
+
+    __tablename__ = "spent_proofs"
+
+    nonce: str = Field(primary_key=True, max_length=64)  # the challenge's, hex
+    expires_at: int = Field(index=True)  # Unix seconds, as the challenge signs it
+
+
 class ImageHash(SQLModel, table=True):
     """One perceptual hash of an evidence image (an image has several: as received,
     mirrored, and of centred crops), kept so each instance's in-memory near-duplicate

@@ -64,17 +64,18 @@ def _limit(wait: int, source: str) -> None:
         )
 
 
-def _anonymous_limiter(request: web.Request) -> RateLimiter:
+async def _anonymous_limiter(request: web.Request) -> RateLimiter:
     """The higher limit for a report with a valid proof of work, else the base one.
 
-    A bad proof is refused (see `proof_of_work`) rather than demoted to the base limit: the
-    client then knows to solve a new one, or to send without.
+    A bad or spent proof is refused (see `proof_of_work`) rather than demoted to the base
+    limit: the client then knows to solve a new one, or to send without.
     """
     checker = request.app[keys.PROOF_OF_WORK]
     proof = checker.check(request.headers.get(PROOF_HEADER))
-    if proof is not None and checker.spend(proof):
-        return request.app[keys.POW_LIMITER]
-    return request.app[keys.ANON_LIMITER]
+    if proof is None:
+        return request.app[keys.ANON_LIMITER]
+    await request.app[keys.INTAKE].spend_proof(proof, checker.clock())
+    return request.app[keys.POW_LIMITER]
 
 
 @routes.get("/api/v1/proof-of-work")
@@ -106,7 +107,7 @@ async def post_report(request: web.Request) -> web.Response:
     elif principal is None:
         if _blocked(request):
             raise ApiError(403, "blocked", "reports from this network are not accepted")
-        _limit(_anonymous_limiter(request).hit(client_key(request)), "address")
+        _limit((await _anonymous_limiter(request)).hit(client_key(request)), "address")
     data, files = await read_report_request(request, settings)
     report = validate(request.app[keys.SCHEMAS].report, data)
     receipt = await request.app[keys.INTAKE].submit(

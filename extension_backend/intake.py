@@ -58,6 +58,7 @@ from extension_backend.evidence import (
     prepare_snapshot,
 )
 from extension_backend.images import ImageHit, ImageIndex, fingerprint, hash_rows
+from extension_backend.proof_of_work import Proof, spend
 from extension_backend.settings import Settings
 from matching.analysis import PRIORITY_CONFIDENCE, Analysis, analyze, joined_to_case
 from matching.fingerprints import Fingerprint
@@ -235,6 +236,16 @@ class Intake:
         self._sqlite_turn = asyncio.Lock() if is_sqlite(settings.effective_database_url) else None
         #: Digests of the files of submissions under way in this instance (see `_discard`).
         self._in_flight: Counter[str] = Counter()
+
+    async def spend_proof(self, proof: Proof, now: float) -> None:
+        """Records a proof of work as used (`proof_of_work.spend`), in this instance's
+        SQLite write turn like a report, so it does not meet a report's write in SQLite's
+        busy handler."""
+        turn: contextlib.AbstractAsyncContextManager[Any] = contextlib.nullcontext()
+        if self._sqlite_turn is not None:
+            turn = self._sqlite_turn
+        async with turn, self.sessions() as session:
+            await spend(session, proof, now)
 
     async def analyse(self, facts: ListingFacts) -> Analysis:
         """Analyse a listing against the current units directory; stores nothing."""

@@ -24,13 +24,12 @@ A solution must be (checked in this order; each refusal stores nothing):
 The library checks the expiry before the signature, so a forged challenge past its time is
 refused as expired: either way it earns nothing, and the challenge holds no secret to leak.
 
-Replay: the spent challenges are remembered in this process's memory until their expiry
-(at most `MAX_SPENT` at once; when that many are live, a further proof is not honoured
-and its report falls back to the base limit rather than growing memory). Several instances
-behind one address each keep their own set, so a solution can be spent once on each of
-them within its lifetime: with N instances a solved challenge is worth at most N reports,
-still far fewer than a script gets without any proof. Route a client to one instance
-(sticky balancing) where that matters.
+Replay: a challenge that earned a report is recorded in the database (`spent_proofs`,
+keyed by its nonce), which every instance shares, so it earns one report behind any number
+of instances and after a restart; two requests racing with one solution meet the primary
+key, and the second is refused. Records go once their challenge has expired (then it is
+refused as expired anyway), so the table holds only live challenges: at most the number
+issued in one lifetime.
 """
 
 from __future__ import annotations
@@ -39,13 +38,17 @@ import hashlib
 import hmac
 import math
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import altcha
 from pydantic import BaseModel, Field
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from db.models import SpentProof
 from extension_backend.errors import ApiError
 from extension_backend.settings import Settings
 
@@ -55,8 +58,6 @@ PROOF_HEADER = "X-Wildflag-Proof"
 ALGORITHM = "SHA-256"
 #: Labels the key derived from the link secret, so it signs nothing but challenges.
 KEY_LABEL = b"wildflag-proof-of-work/v1"
-#: Live spent challenges remembered at most (about 100 bytes each).
-MAX_SPENT = 100_000
 #: Slack for an expiry a little beyond this instance's lifetime (another instance's clock).
 CLOCK_SLACK_SECONDS = 30
 
@@ -115,9 +116,9 @@ class Proof:
 
 
 class ProofOfWork:
-    """Issues and checks challenges; remembers the spent ones (see the module docstring).
+    """Issues and checks challenges (see the module docstring; `spend` records them).
 
-    Pure but for the clock and the spent set: no I/O, so it is built once per app.
+    Pure but for the clock: no I/O, so it is built once per app.
     """
 
     def __init__(
@@ -128,8 +129,6 @@ class ProofOfWork:
         self.lifetime = settings.proof_of_work_lifetime_seconds
         self.key = key
         self.clock = clock
-        self._spent: dict[str, int] = {}
-        self._order: deque[tuple[int, str]] = deque()  # (expiry, nonce), oldest first
 
     def issue(self) -> ChallengeOut:
         """A fresh signed challenge at the current difficulty."""
@@ -146,8 +145,8 @@ class ProofOfWork:
     def check(self, header: str | None) -> Proof | None:
         """The verified proof in a request's header; None without one (or when switched off).
 
-        Raises `ApiError` for a proof that is unreadable, forged, wrong, too easy, expired
-        or already spent. Counts nothing: `spend` does, once the request goes on.
+        Raises `ApiError` for a proof that is unreadable, forged, wrong, too easy or
+        expired. Whether it was spent before, `spend` tells, as it records it.
         """
         if header is None or not self.enabled:
             return None
@@ -181,38 +180,23 @@ class ProofOfWork:
                 "proof_invalid",
                 "the challenge is easier than this service asks for now; solve a new one",
             )
-        if params.nonce in self._spent:
-            raise _refuse(403, "proof_reused", "this challenge was already used; solve a new one")
         return Proof(nonce=params.nonce, expires_at=expires_at)
 
-    def spend(self, proof: Proof) -> bool:
-        """Marks a checked proof used; False (not honoured) when the spent set is full.
 
-        Call right after `check`, with no `await` between: the event loop runs one at a
-        time, so two requests with one solution cannot both pass.
-        """
-        self._forget_expired()
-        if proof.nonce in self._spent:  # spent since it was checked
-            raise _refuse(403, "proof_reused", "this challenge was already used; solve a new one")
-        if len(self._spent) >= MAX_SPENT:
-            return False
-        self._spent[proof.nonce] = proof.expires_at
-        self._order.append((proof.expires_at, proof.nonce))
-        return True
+async def spend(session: AsyncSession, proof: Proof, now: float) -> None:
+    """Records `proof` as used and commits; 403 `proof_reused` when any instance has.
 
-    @property
-    def spent(self) -> int:
-        """How many spent challenges are remembered (live ones; for tests and metrics)."""
-        self._forget_expired()
-        return len(self._spent)
-
-    def _forget_expired(self) -> None:
-        """Drops spent challenges past their expiry: `check` refuses them as expired anyway.
-
-        Expiries come in issue order (one lifetime per instance), so the oldest are first;
-        one issued with a longer lifetime stays until it reaches the front.
-        """
-        now = self.clock()
-        while self._order and self._order[0][0] < now:
-            _, nonce = self._order.popleft()
-            self._spent.pop(nonce, None)
+    First drops the records of challenges that expired more than the clock slack before
+    `now` (another instance's clock may run a little behind this one's), so the table keeps
+    only challenges that could still be sent.
+    """
+    stale = int(now) - CLOCK_SLACK_SECONDS
+    await session.exec(delete(SpentProof).where(col(SpentProof.expires_at) < stale))
+    session.add(SpentProof(nonce=proof.nonce, expires_at=proof.expires_at))
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise _refuse(
+            403, "proof_reused", "this challenge was already used; solve a new one"
+        ) from None

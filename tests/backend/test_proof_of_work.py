@@ -19,12 +19,14 @@ from typing import Any
 import altcha
 import pytest
 
-from extension_backend import keys, proof_of_work
+from db.models import SpentProof
+from extension_backend import keys
+from extension_backend.errors import ApiError
 from extension_backend.evidence_api import load_link_secret
 from extension_backend.proof_of_work import (
+    CLOCK_SLACK_SECONDS,
     PROOF_HEADER,
     Proof,
-    ProofOfWork,
     challenge_key,
     difficulty,
     work_bits,
@@ -123,7 +125,7 @@ async def test_a_valid_proof_raises_the_limit_beyond_the_base(make_client, limit
     assert (await peek.counts())["Report"] == 6
     # Without a proof the base limit still holds, spent or not.
     await error_of(await post(client), 429, "rate_limited")
-    assert client.app[keys.PROOF_OF_WORK].spent == 5  # the refused one was spent too
+    assert await peek.count(SpentProof) == 5  # the refused one was spent too
 
 
 async def test_a_plain_report_without_a_proof_is_unchanged(make_client, settings, peek):
@@ -187,7 +189,7 @@ REFUSALS = {
 
 @pytest.mark.parametrize("case", REFUSALS, ids=list(REFUSALS))
 async def test_a_bad_proof_gets_its_exact_error_and_stores_nothing(
-    make_client, settings, nothing_stored, case
+    make_client, settings, nothing_stored, peek, case
 ):
     client = await make_client(settings)
     await challenge(client)  # the service is up: its link secret file exists
@@ -196,7 +198,7 @@ async def test_a_bad_proof_gets_its_exact_error_and_stores_nothing(
     assert error["field"] == PROOF_HEADER
     if case == "too easy":
         assert "easier than this service asks" in error["message"]
-    assert client.app[keys.PROOF_OF_WORK].spent == 0
+    assert await peek.count(SpentProof) == 0
 
 
 async def test_a_proof_is_good_for_one_report(make_client, settings, peek):
@@ -232,16 +234,19 @@ async def test_switched_off_no_challenge_and_a_proof_is_ignored(make_client, set
     assert (await peek.counts())["Report"] == 1
 
 
-async def test_a_full_spent_set_falls_back_to_the_base_limit(
-    make_client, settings, peek, monkeypatch
-):
-    monkeypatch.setattr(proof_of_work, "MAX_SPENT", 1)
-    client = await make_client(settings.model_copy(update={"anonymous_reports_per_minute": 1}))
-    assert (await post(client, await proven(client))).status == 201  # spent: the higher limit
-    # Not remembered, so not honoured: it counts against the base limit (1), then 429.
-    assert (await post(client, await proven(client))).status == 201
-    await error_of(await post(client, await proven(client)), 429, "rate_limited")
+async def test_a_proof_spent_at_one_instance_is_refused_at_another(make_client, settings, peek):
+    """Two instances on one database (on SQLite: an instance and the same service after a
+    restart) share what was spent: a solved challenge earns one report in all."""
+    quiet = settings.model_copy(update={"delivery_worker": False})
+    first, second = await make_client(quiet), await make_client(quiet)
+    proof = await proven(first)
+    assert (await post(first, proof)).status == 201
+    await error_of(await post(second, proof), 403, "proof_reused")
+    twin = await proven(second)
+    answers = await asyncio.gather(post(first, twin), post(second, twin))
+    assert sorted(a.status for a in answers) == [201, 403]
     assert (await peek.counts())["Report"] == 2
+    assert await peek.count(SpentProof) == 2
 
 
 async def test_a_bearer_token_report_ignores_the_proof_header(make_client, settings, peek):
@@ -255,17 +260,17 @@ async def test_a_bearer_token_report_ignores_the_proof_header(make_client, setti
     assert response.status == 201
 
 
-def test_spent_challenges_are_forgotten_after_their_expiry():
-    now = [1_000_000.0]
-    checker = ProofOfWork(Settings(), b"k" * 32, clock=lambda: now[0])
-    assert checker.spend(Proof(nonce="a", expires_at=1_000_100))
-    assert checker.spend(Proof(nonce="b", expires_at=1_000_200))
-    with pytest.raises(Exception, match="already used"):
-        checker.spend(Proof(nonce="a", expires_at=1_000_100))
-    now[0] = 1_000_150.0
-    assert checker.spent == 1  # "a" expired: refused as expired from now on anyway
-    now[0] = 1_000_201.0
-    assert checker.spent == 0
+async def test_spent_challenges_are_dropped_once_expired(make_client, settings, peek):
+    client = await make_client(settings)
+    intake = client.app[keys.INTAKE]
+    await intake.spend_proof(Proof(nonce="a", expires_at=1_000_100), now=1_000_000)
+    await intake.spend_proof(Proof(nonce="b", expires_at=1_000_200), now=1_000_000)
+    with pytest.raises(ApiError, match="already used"):
+        await intake.spend_proof(Proof(nonce="a", expires_at=1_000_100), now=1_000_050)
+    # "a" expired past the clock slack: refused as expired from then on, its record goes.
+    later = 1_000_100 + CLOCK_SLACK_SECONDS + 1
+    await intake.spend_proof(Proof(nonce="c", expires_at=1_000_300), now=later)
+    assert sorted(p.nonce for p in await peek.rows(SpentProof)) == ["b", "c"]
 
 
 @pytest.mark.parametrize("bits", range(4, 29))
