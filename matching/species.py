@@ -120,6 +120,8 @@ from matching.text import (
 SCIENTIFIC_CONFIDENCE = 0.95  # a binomial or higher taxon name is deliberate and unambiguous;
 #                               the rest covers quotation ("not Manis javanica") and homonyms
 COMMON_CONFIDENCE = 0.85  # vernacular names are specific but also name toys, prints and brands
+ABBREVIATED_CONFIDENCE = 0.85  # "D. tinctorius": keepers' way of writing a curated binomial;
+#                                 the initial could stand for another genus
 TRADE_CONFIDENCE = 0.7  # product words name the product, which may be an imitation, a legal
 #                         antique or a look-alike species ("ivory", "caviar", "rosewood")
 CODE_CONFIDENCE = 0.4  # cover terms are innocent in most of their ordinary uses ("white
@@ -409,6 +411,33 @@ class Assessment:
             "matches": [match.to_dict() for match in self.matches],
             "overruled": [item.to_dict() for item in self.overruled],
         }
+
+
+def abbreviated_names(taxa: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """The abbreviated forms of the curated binomials and trinomials, per taxon name.
+
+    Keepers and traders write "D. tinctorius", "B. hamorii" or "P.metallica" for a species
+    whose genus the thread already named. Each scientific name of two or more words gets
+    its forms with the genus cut to its initial, with and without the space; a form two
+    taxa would share ("P. regius" for Python and Poicephalus) is left out: its initial
+    does not say which. Imported entries get none: among 38,000 names, most initials would
+    collide, and the rest would be read in ordinary text ("C. elegans").
+    """
+    owners: dict[str, set[str]] = {}
+    for raw in taxa:
+        if raw.get("source") not in OWN_SOURCES:
+            continue
+        for name in raw.get("scientific", []):
+            genus, _, rest = name.partition(" ")
+            if not rest or not genus.isalpha() or not genus[0].isupper():
+                continue
+            for short in (f"{genus[0]}. {rest}", f"{genus[0]}.{rest}"):
+                owners.setdefault(short, set()).add(raw["taxon"])
+    found: dict[str, list[str]] = {}
+    for short, names in owners.items():
+        if len(names) == 1:
+            found.setdefault(next(iter(names)), []).append(short)
+    return found
 
 
 def term_key(term: str) -> str:
@@ -1283,6 +1312,7 @@ class SpeciesMatcher:
             if own:
                 curated.add(key)
 
+        abbreviated = abbreviated_names(lexicon.get("taxa", []))
         for position, raw in enumerate(lexicon.get("taxa", [])):
             where = f"taxa[{position}]"
             try:
@@ -1311,6 +1341,9 @@ class SpeciesMatcher:
             for scientific in raw.get("scientific", []):
                 entry = _Term(_LISTED, target, "scientific", SCIENTIFIC_CONFIDENCE, False)
                 add(scientific, entry, where, "la", own)
+            for short in abbreviated.get(name, ()):
+                entry = _Term(_LISTED, target, "scientific", ABBREVIATED_CONFIDENCE, False)
+                add(short, entry, where, "la", own)
             for field, kind in (
                 ("names", "common"),
                 ("trade_terms", "trade"),

@@ -12,12 +12,14 @@ import pytest
 
 from matching.appendix import highest_appendix
 from matching.species import (
+    ABBREVIATED_CONFIDENCE,
     CODE_CONFIDENCE,
     COMMON_CONFIDENCE,
     SCIENTIFIC_CONFIDENCE,
     TRADE_CONFIDENCE,
     SpeciesMatch,
     SpeciesMatcher,
+    abbreviated_names,
     default_matcher,
     default_version,
 )
@@ -286,6 +288,37 @@ def test_plural_forms(matcher: SpeciesMatcher, text: str, taxon: str, term: str)
 
 def test_scientific_names_take_no_plural(matcher: SpeciesMatcher) -> None:
     assert matcher.find("Dalbergias") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "taxon", "term"),
+    [
+        ("MRK sling 1cm (B. hamorii), posting Monday", "Brachypelma", "B. hamorii"),
+        ("P.metallica 슬링 2cm 3마리 분양", "Poecilotheria", "P.metallica"),
+        ("Froglets: D. tinctorius 'Azureus', 3 months OOW", "Dendrobatidae", "D. tinctorius"),
+    ],
+)
+def test_keepers_abbreviate_a_curated_binomial(
+    matcher: SpeciesMatcher, text: str, taxon: str, term: str
+) -> None:
+    found = [m for m in matcher.find(text) if m.kind == "scientific"]
+    assert [(m.taxon, m.term, m.confidence) for m in found] == [
+        (taxon, term, ABBREVIATED_CONFIDENCE)
+    ]
+
+
+def test_an_abbreviation_two_taxa_share_names_neither() -> None:
+    taxa = [
+        {"taxon": "Python", "source": "curated", "scientific": ["Python regius"]},
+        {"taxon": "Poicephalus", "source": "curated", "scientific": ["Poicephalus regius"]},
+        {"taxon": "Brachypelma", "scientific": ["Brachypelma hamorii", "Brachypelma"]},
+        {
+            "taxon": "Caenorhabditis",
+            "source": "checklist:x",
+            "scientific": ["Caenorhabditis elegans"],
+        },
+    ]
+    assert abbreviated_names(taxa) == {"Brachypelma": ["B. hamorii", "B.hamorii"]}
 
 
 def test_confidence_follows_the_kind_of_term(matcher: SpeciesMatcher) -> None:
