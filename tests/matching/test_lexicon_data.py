@@ -94,6 +94,21 @@ def keys_of(entry: Mapping[str, Any]) -> set[str]:
     return found
 
 
+def _refuse_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    assert not repeated, f"keys repeated in one object: {repeated}"
+    return dict(pairs)
+
+
+@pytest.mark.parametrize("name", ["lexicon.json", "contexts.json"])
+def test_no_object_repeats_a_key(name: str) -> None:
+    """A JSON reader keeps the last of two equal keys: a second "id" list in one entry's
+    names would silently drop every term of the first."""
+    text = resources.files("matching").joinpath(f"data/{name}").read_text(encoding="utf-8")
+    json.loads(text, object_pairs_hook=_refuse_repeats)
+
+
 def test_top_level() -> None:
     assert re.fullmatch(r"curated-\d{4}\.\d{1,2}\.\d+", LEXICON["version"])
     assert LEXICON["source"].strip()
