@@ -307,6 +307,23 @@ def test_keepers_abbreviate_a_curated_binomial(
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "taxon"),
+    [
+        ("Black coral pendant, sterling silver, Hawaii", "Antipatharia"),
+        ("Aka coral pendant 18k", "Corallium japonicum"),
+        ("MOMO 桃紅珊瑚 原枝 吊墜", "Corallium elatius"),
+        ("血赤珊瑚 ペンダント", "Corallium japonicum"),
+    ],
+)
+def test_coral_jewellery_is_the_specimen_not_a_likeness(
+    matcher: SpeciesMatcher, text: str, taxon: str
+) -> None:
+    """Corals are traded as a material: their names are trade terms, which the figurine
+    rule leaves standing, as it leaves ivory."""
+    assert [(m.taxon, m.kind) for m in matcher.find(text)] == [(taxon, "trade")]
+
+
 def test_an_abbreviation_two_taxa_share_names_neither() -> None:
     taxa = [
         {"taxon": "Python", "source": "curated", "scientific": ["Python regius"]},
