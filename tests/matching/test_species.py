@@ -314,13 +314,16 @@ def test_keepers_abbreviate_a_curated_binomial(
         ("Aka coral pendant 18k", "Corallium japonicum"),
         ("MOMO 桃紅珊瑚 原枝 吊墜", "Corallium elatius"),
         ("血赤珊瑚 ペンダント", "Corallium japonicum"),
+        ("小叶紫檀 雕刻 摆件", "Pterocarpus santalinus"),
+        ("Red sanders carving Ganesha", "Pterocarpus santalinus"),
+        ("大红酸枝 摆件", "Dalbergia cochinchinensis"),
     ],
 )
-def test_coral_jewellery_is_the_specimen_not_a_likeness(
+def test_a_carving_of_a_traded_material_is_the_specimen_not_a_likeness(
     matcher: SpeciesMatcher, text: str, taxon: str
 ) -> None:
-    """Corals are traded as a material: their names are trade terms, which the figurine
-    rule leaves standing, as it leaves ivory."""
+    """Corals and precious woods are traded as a material: their names are trade terms,
+    which the figurine rule leaves standing, as it leaves ivory."""
     assert [(m.taxon, m.kind) for m in matcher.find(text)] == [(taxon, "trade")]
 
 
