@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from matching.analysis import FLAG_CONFIDENCE
 from matching.appendix import highest_appendix
 from matching.species import (
     ABBREVIATED_CONFIDENCE,
@@ -325,6 +326,23 @@ def test_a_carving_of_a_traded_material_is_the_specimen_not_a_likeness(
     """Corals and precious woods are traded as a material: their names are trade terms,
     which the figurine rule leaves standing, as it leaves ivory."""
     assert [(m.taxon, m.kind) for m in matcher.find(text)] == [(taxon, "trade")]
+
+
+def test_no_plain_listing_is_flagged(matcher: SpeciesMatcher) -> None:
+    """The plain goods of tests/data/non_wildlife_listings.txt, in every language: a term
+    added to the lexicon must not make any of them a wildlife offer (as 'baning', a
+    Malay tortoise, once read 'baking' as a misspelling of itself)."""
+    path = Path(__file__).resolve().parents[1] / "data" / "non_wildlife_listings.txt"
+    lines = [line.strip() for line in path.read_text("utf-8").splitlines()]
+    plain = [line for line in lines if line and not line.startswith("#")]
+    assert len(plain) > 300
+    found = {text: matcher.find(text) for text in plain}
+    flagged = {
+        text: [(m.taxon, m.term) for m in matches]
+        for text, matches in found.items()
+        if any(m.confidence >= FLAG_CONFIDENCE for m in matches)
+    }
+    assert not flagged
 
 
 def test_an_abbreviation_two_taxa_share_names_neither() -> None:
