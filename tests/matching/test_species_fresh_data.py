@@ -1,6 +1,6 @@
 """Sanity of the fresh species evaluation set, tests/data/species_fresh.jsonl.
 
-Written in six rounds (splits "fresh" to "fresh6"), like the blind set, by writers who
+Written in seven rounds (splits "fresh" to "fresh7"), like the blind set, by writers who
 saw neither the matcher, its lexicon and context rules nor the other sets; each round was
 scored once as written (the figure for listings never seen) and then tuned on. These
 tests check only that it is well formed.
@@ -17,7 +17,15 @@ from tests.matching.test_species_eval_data import LANGUAGES
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "species_fresh.jsonl"
 ITEMS = read_jsonl(DATA)
-ROUNDS = {"fresh": 440, "fresh2": 420, "fresh3": 390, "fresh4": 300, "fresh5": 300, "fresh6": 300}
+ROUNDS = {
+    "fresh": 440,
+    "fresh2": 420,
+    "fresh3": 390,
+    "fresh4": 300,
+    "fresh5": 300,
+    "fresh6": 300,
+    "fresh7": 301,
+}
 
 
 def test_every_listing_is_well_formed() -> None:
