@@ -418,25 +418,36 @@ def abbreviated_names(taxa: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]
 
     Keepers and traders write "D. tinctorius", "B. hamorii" or "P.metallica" for a species
     whose genus the thread already named. Each scientific name of two or more words gets
-    its forms with the genus cut to its initial, with and without the space; a form two
-    taxa would share ("P. regius" for Python and Poicephalus) is left out: its initial
-    does not say which. Imported entries get none: among 38,000 names, most initials would
-    collide, and the rest would be read in ordinary text ("C. elegans").
+    its forms with the genus cut to its initial, with and without the space. A name that
+    both a species' entry and its genus' entry hold ("Ara ararauna") goes to the species;
+    a form two different names would share ("P. bivittatus" for Python and for another
+    genus with that epithet) is left out, as its initial does not say which; "spp." is no
+    epithet. Imported entries get none: among 38,000 names, most initials would collide,
+    and the rest would be read in ordinary text ("C. elegans").
     """
-    owners: dict[str, set[str]] = {}
+    owners: dict[str, dict[str, set[str]]] = {}  # form -> full name -> taxa holding it
     for raw in taxa:
         if raw.get("source") not in OWN_SOURCES:
             continue
         for name in raw.get("scientific", []):
             genus, _, rest = name.partition(" ")
-            if not rest or not genus.isalpha() or not genus[0].isupper():
+            if not rest or rest.rstrip(".") in ("sp", "spp"):
+                continue
+            if not genus.isalpha() or not genus[0].isupper():
                 continue
             for short in (f"{genus[0]}. {rest}", f"{genus[0]}.{rest}"):
-                owners.setdefault(short, set()).add(raw["taxon"])
+                owners.setdefault(short, {}).setdefault(name, set()).add(raw["taxon"])
     found: dict[str, list[str]] = {}
     for short, names in owners.items():
-        if len(names) == 1:
-            found.setdefault(next(iter(names)), []).append(short)
+        if len(names) != 1:
+            continue  # two binomials share the initial and the epithet
+        ((name, holders),) = names.items()
+        if name in holders:
+            owner: str | None = name
+        else:
+            owner = next(iter(holders)) if len(holders) == 1 else None
+        if owner is not None:
+            found.setdefault(owner, []).append(short)
     return found
 
 

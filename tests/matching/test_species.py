@@ -345,7 +345,7 @@ def test_no_plain_listing_is_flagged(matcher: SpeciesMatcher) -> None:
     assert not flagged
 
 
-def test_an_abbreviation_two_taxa_share_names_neither() -> None:
+def test_an_abbreviation_two_names_share_names_neither() -> None:
     taxa = [
         {"taxon": "Python", "source": "curated", "scientific": ["Python regius"]},
         {"taxon": "Poicephalus", "source": "curated", "scientific": ["Poicephalus regius"]},
@@ -355,8 +355,16 @@ def test_an_abbreviation_two_taxa_share_names_neither() -> None:
             "source": "checklist:x",
             "scientific": ["Caenorhabditis elegans"],
         },
+        {"taxon": "Hippocampus", "source": "curated", "scientific": ["Hippocampus spp."]},
+        # One name in a genus' entry and in its species' own: the species takes it.
+        {"taxon": "Ara", "source": "curated", "scientific": ["Ara", "Ara ararauna", "Ara macao"]},
+        {"taxon": "Ara ararauna", "source": "curated", "scientific": ["Ara ararauna"]},
     ]
-    assert abbreviated_names(taxa) == {"Brachypelma": ["B. hamorii", "B.hamorii"]}
+    assert abbreviated_names(taxa) == {
+        "Brachypelma": ["B. hamorii", "B.hamorii"],
+        "Ara": ["A. macao", "A.macao"],
+        "Ara ararauna": ["A. ararauna", "A.ararauna"],
+    }
 
 
 def test_confidence_follows_the_kind_of_term(matcher: SpeciesMatcher) -> None:
