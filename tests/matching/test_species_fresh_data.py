@@ -1,6 +1,6 @@
 """Sanity of the fresh species evaluation set, tests/data/species_fresh.jsonl.
 
-Written in seven rounds (splits "fresh" to "fresh7"), like the blind set, by writers who
+Written in eight rounds (splits "fresh" to "fresh8"), like the blind set, by writers who
 saw neither the matcher, its lexicon and context rules nor the other sets; each round was
 scored once as written (the figure for listings never seen) and then tuned on. These
 tests check only that it is well formed.
@@ -25,6 +25,7 @@ ROUNDS = {
     "fresh5": 300,
     "fresh6": 300,
     "fresh7": 301,
+    "fresh8": 240,
 }
 
 
