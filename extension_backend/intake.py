@@ -237,14 +237,20 @@ class Intake:
         #: Digests of the files of submissions under way in this instance (see `_discard`).
         self._in_flight: Counter[str] = Counter()
 
+    def _write_turn(
+        self, fingerprinted: bool = False
+    ) -> contextlib.AbstractAsyncContextManager[Any]:
+        """The turn a write of this instance takes: SQLite's one writer at a time, else the
+        image turn for a report with pictures to look up, else none."""
+        if self._sqlite_turn is not None:
+            return self._sqlite_turn
+        return self._image_turn if fingerprinted else contextlib.nullcontext()
+
     async def spend_proof(self, proof: Proof, now: float) -> None:
         """Records a proof of work as used (`proof_of_work.spend`), in this instance's
         SQLite write turn like a report, so it does not meet a report's write in SQLite's
         busy handler."""
-        turn: contextlib.AbstractAsyncContextManager[Any] = contextlib.nullcontext()
-        if self._sqlite_turn is not None:
-            turn = self._sqlite_turn
-        async with turn, self.sessions() as session:
+        async with self._write_turn(), self.sessions() as session:
             await spend(session, proof, now)
 
     async def analyse(self, facts: ListingFacts) -> Analysis:
@@ -448,12 +454,7 @@ class Intake:
         principal = submission.principal
         key = submission.idempotency_key
         fingerprinted = any(fp is not None for _, fp in prepared)
-        turn: contextlib.AbstractAsyncContextManager[Any] = contextlib.nullcontext()
-        if self._sqlite_turn is not None:
-            turn = self._sqlite_turn
-        elif fingerprinted:
-            turn = self._image_turn
-        async with turn, self.sessions() as session:
+        async with self._write_turn(fingerprinted), self.sessions() as session:
             if fingerprinted and (await session.connection()).dialect.name == "postgresql":
                 await session.exec(select(func.pg_advisory_xact_lock(IMAGE_INTAKE_LOCK)))
             if key is not None:
