@@ -12,7 +12,8 @@ T = TypeVar("T")
 
 
 def load(path: Path, split: str) -> list[dict[str, Any]]:
-    """The items of `split` ("dev", "holdout" or "all") of a JSON Lines set."""
+    """The items of `split` (any split name the set uses: "dev", "holdout", "blind", "fresh"…;
+    or "all") of a JSON Lines set."""
     items = []
     with path.open(encoding="utf-8") as handle:
         for line in handle:
