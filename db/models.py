@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from db.types import JSONType, UTCDateTime, utcnow
@@ -465,6 +465,26 @@ class SpentProof(SQLModel, table=True):
 
     nonce: str = Field(primary_key=True, max_length=64)  # the challenge's, hex
     expires_at: int = Field(index=True)  # Unix seconds, as the challenge signs it
+
+
+class RateEvent(SQLModel, table=True):
+    """One event a rate limit counts (a report, a failed sign-in) for one key.
+
+    Used on PostgreSQL, where several instances share the database, so a client's limit
+    holds across all of them instead of once per instance (`ratelimit.SharedRateLimiter`).
+    A key's rows go once they fall out of its window.
+    """
+
+    __tablename__ = "rate_events"
+    __table_args__ = (Index("ix_rate_events_key_at", "key", "at"),)
+
+    # BIGINT on PostgreSQL (ids only grow); SQLite numbers rows itself only in an INTEGER key.
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    )
+    key: str = Field(max_length=400)  # the limit's name and the client's key
+    at: float  # Unix seconds
 
 
 class ImageHash(SQLModel, table=True):

@@ -19,7 +19,7 @@ from extension_backend.client_address import client_address
 from extension_backend.errors import ApiError
 from extension_backend.intake import IdempotencyKey, Submission, listing_facts
 from extension_backend.proof_of_work import PROOF_HEADER
-from extension_backend.ratelimit import RateLimiter
+from extension_backend.ratelimit import Limiter
 from extension_backend.requests import (
     idempotency_key,
     read_json_body,
@@ -64,7 +64,7 @@ def _limit(wait: int, source: str) -> None:
         )
 
 
-async def _anonymous_limiter(request: web.Request) -> RateLimiter:
+async def _anonymous_limiter(request: web.Request) -> Limiter:
     """The higher limit for a report with a valid proof of work, else the base one.
 
     A bad or spent proof is refused (see `proof_of_work`) rather than demoted to the base
@@ -99,7 +99,7 @@ async def post_report(request: web.Request) -> web.Response:
         # A token has its own limit: an officer's is generous for a person and stops a
         # script with a leaked token; the bot's covers everyone it relays for.
         limiter = keys.BOT_LIMITER if principal.is_bot else keys.TOKEN_LIMITER
-        _limit(request.app[limiter].hit(f"account:{principal.account_id}"), "token")
+        _limit(await request.app[limiter].hit(f"account:{principal.account_id}"), "token")
     if principal is not None and principal.is_bot:
         # The bot relays the public's reports anonymously, all from its one address: the
         # per-address limit would stop everyone at once, so the bot limits per user itself.
@@ -107,7 +107,7 @@ async def post_report(request: web.Request) -> web.Response:
     elif principal is None:
         if _blocked(request):
             raise ApiError(403, "blocked", "reports from this network are not accepted")
-        _limit((await _anonymous_limiter(request)).hit(client_key(request)), "address")
+        _limit(await (await _anonymous_limiter(request)).hit(client_key(request)), "address")
     data, files = await read_report_request(request, settings)
     report = validate(request.app[keys.SCHEMAS].report, data)
     receipt = await request.app[keys.INTAKE].submit(

@@ -28,7 +28,7 @@ from extension_backend.evidence import EvidenceStore
 from extension_backend.images import ImageIndex
 from extension_backend.intake import Intake
 from extension_backend.proof_of_work import ProofOfWork, challenge_key
-from extension_backend.ratelimit import RateLimiter
+from extension_backend.ratelimit import create_limiter
 from extension_backend.schemas import build_schemas
 from extension_backend.security_headers import add_security_headers
 from extension_backend.settings import Settings
@@ -44,6 +44,16 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         await prepare(engine)
     app[keys.ENGINE] = engine
     app[keys.SESSIONS] = session_factory(engine)
+    url = settings.effective_database_url
+    limits = {
+        keys.ANON_LIMITER: ("anonymous", settings.anonymous_reports_per_minute, 60.0),
+        keys.POW_LIMITER: ("proof_of_work", settings.anonymous_pow_reports_per_minute, 60.0),
+        keys.TOKEN_LIMITER: ("token", settings.token_reports_per_minute, 60.0),
+        keys.BOT_LIMITER: ("bot", settings.bot_reports_per_minute, 60.0),
+        keys.LOGIN_LIMITER: ("login", LOGIN_FAILURES, LOGIN_WINDOW),
+    }
+    for key, (name, limit, window) in limits.items():
+        app[key] = create_limiter(engine, url, name, limit, window)
     app[keys.STORE] = EvidenceStore(settings.evidence_dir)
     app[keys.MATCHER] = await asyncio.to_thread(load_matcher, settings)  # a cache load
     images = ImageIndex()
@@ -76,11 +86,6 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.SETTINGS] = settings
     app.on_response_prepare.append(add_security_headers)
     app[keys.SCHEMAS] = build_schemas(settings)
-    app[keys.ANON_LIMITER] = RateLimiter(settings.anonymous_reports_per_minute)
-    app[keys.POW_LIMITER] = RateLimiter(settings.anonymous_pow_reports_per_minute)
-    app[keys.TOKEN_LIMITER] = RateLimiter(settings.token_reports_per_minute)
-    app[keys.BOT_LIMITER] = RateLimiter(settings.bot_reports_per_minute)
-    app[keys.LOGIN_LIMITER] = RateLimiter(LOGIN_FAILURES, LOGIN_WINDOW)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(evidence_api.links_context)  # the evidence link secret
     app.cleanup_ctx.append(proof_of_work_context)  # after it: the same secret file

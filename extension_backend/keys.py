@@ -9,7 +9,7 @@ from db.engine import SessionFactory
 from extension_backend.evidence import EvidenceStore
 from extension_backend.intake import Intake
 from extension_backend.proof_of_work import ProofOfWork
-from extension_backend.ratelimit import RateLimiter
+from extension_backend.ratelimit import Limiter
 from extension_backend.schemas import Schemas
 from extension_backend.settings import Settings
 from matching.species import SpeciesMatcher
@@ -21,12 +21,12 @@ SESSIONS = web.AppKey("sessions", SessionFactory)
 STORE = web.AppKey("store", EvidenceStore)
 MATCHER = web.AppKey("matcher", SpeciesMatcher)
 INTAKE = web.AppKey("intake", Intake)
-ANON_LIMITER = web.AppKey("anonymous_limiter", RateLimiter)
+ANON_LIMITER = web.AppKey("anonymous_limiter", Limiter)
 #: Anonymous reports that carry a valid proof of work, per address (a higher limit).
-POW_LIMITER = web.AppKey("proof_of_work_limiter", RateLimiter)
+POW_LIMITER = web.AppKey("proof_of_work_limiter", Limiter)
 #: Issues and checks the challenges (set up by `app.proof_of_work_context`).
 PROOF_OF_WORK = web.AppKey("proof_of_work", ProofOfWork)
-TOKEN_LIMITER = web.AppKey("token_limiter", RateLimiter)
-BOT_LIMITER = web.AppKey("bot_limiter", RateLimiter)
+TOKEN_LIMITER = web.AppKey("token_limiter", Limiter)
+BOT_LIMITER = web.AppKey("bot_limiter", Limiter)
 #: Failed dashboard sign-ins, per address and per e-mail.
-LOGIN_LIMITER = web.AppKey("login_limiter", RateLimiter)
+LOGIN_LIMITER = web.AppKey("login_limiter", Limiter)

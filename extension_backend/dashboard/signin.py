@@ -81,7 +81,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     target = _safe_next(form.get("next"))
     limiter = request.app[keys.LOGIN_LIMITER]
     address = f"ip:{client_key(request)}"
-    wait = max(limiter.wait(address), limiter.wait(f"email:{email}"))
+    wait = max(await limiter.wait(address), await limiter.wait(f"email:{email}"))
     if wait:
         return render(
             request,
@@ -98,8 +98,8 @@ async def login(request: web.Request) -> web.StreamResponse:
         if ok and account is not None and account.totp_secret:
             ok = check_totp(account.totp_secret, code)
         if not ok or account is None:
-            limiter.hit(address)
-            limiter.hit(f"email:{email}")
+            await limiter.hit(address)
+            await limiter.hit(f"email:{email}")
             session.add(
                 _audit(
                     "anonymous",
