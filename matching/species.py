@@ -557,6 +557,28 @@ def _invisible() -> tuple[frozenset[str], re.Pattern[str]]:
     return found, re.compile(f"^ +| {{2,}}|[ {marks}]*[{marks}][ {marks}]*")
 
 
+#: Marks around the title of a work: Chinese 《…》 and 〈…〉, Japanese 『…』.
+_TITLE_MARKS = (("《", "》"), ("〈", "〉"), ("『", "』"))
+#: How long a title may be, in characters; past it, the marks belong to something else.
+_TITLE_LENGTH = 40
+
+
+def _title_around(text: str, start: int, end: int) -> str | None:
+    """The title, marks included, that `text[start:end]` stands inside, or None.
+
+    Chinese writes the title of a book, a film or a song between 《》: "小说《鹤顶红》" is a
+    novel, whatever its title names. No seller writes the goods that way.
+    """
+    for opening, closing in _TITLE_MARKS:
+        first = text.rfind(opening, max(0, start - _TITLE_LENGTH), start)
+        if first < 0 or closing in text[first:start]:
+            continue
+        last = text.find(closing, end, first + _TITLE_LENGTH)
+        if last >= 0 and opening not in text[end:last]:
+            return text[first : last + 1]
+    return None
+
+
 def _last_sentence_end(text: str) -> int:
     """The end of the last match of `_SENTENCE_END` in `text`, or 0 when there is none.
 
@@ -2294,6 +2316,9 @@ class SpeciesMatcher:
         self, found: SpeciesMatch, hit: _Hit, text: str, cues: _Cues
     ) -> tuple[str, str] | None:
         """(reason, rule) of the nearest cue that overrules `found`, or None."""
+        title = _title_around(text, found.start, found.end)
+        if title is not None:
+            return f"the title of a work '{title}'", "title"
         taxon = self._taxa[hit.target]
         low = bisect.bisect_left(cues.starts, found.start - CONTEXT_REACH)
         high = bisect.bisect_right(cues.starts, found.end + CONTEXT_REACH)

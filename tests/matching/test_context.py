@@ -667,3 +667,50 @@ def test_a_campaign_phrase_anywhere_in_the_post_overrules(text: str) -> None:
     assessment = default_matcher().assess(text)
     assert not assessment.matches
     assert all(item.rule == "advocacy" for item in assessment.overruled), assessment
+
+
+# -- titles of works and teams -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("出二手小说《鹤顶红》全三册，九五新", "《鹤顶红》"),
+        ("电影《象牙》DVD 正版", "《象牙》"),
+        ("文庫本『穿山甲』中古", "『穿山甲』"),
+    ],
+)
+def test_a_name_inside_title_marks_is_a_title(text: str, title: str) -> None:
+    [item] = overruled(default_matcher(), text)
+    assert item.rule == "title"
+    assert item.reason == f"the title of a work '{title}'"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "象牙手镯 附《鉴定证书》一份",  # the title marks close before the term
+        "《收藏》杂志推荐 象牙手镯",
+        "《" + "老" * 50 + "象牙手镯",  # a mark this far away belongs to something else
+    ],
+)
+def test_title_marks_elsewhere_leave_the_offer_standing(text: str) -> None:
+    assert [term for term in kept(default_matcher(), text) if term.startswith("象牙")]
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("Maillot Lions Indomptables du Cameroun, taille M", "Lions Indomptables"),
+        ("Maillot des Éléphants de Côte d'Ivoire, CAN 2024", "Maillot des Éléphants"),
+    ],
+)
+def test_teams_named_after_animals_are_not_offers(text: str, phrase: str) -> None:
+    items = overruled(default_matcher(), text)
+    assert {item.rule for item in items} == {"phrase:sports-teams"}
+    assert items[0].reason == f"national and club teams named after animals: '{phrase}'"
+
+
+def test_not_the_real_thing_denies_the_term() -> None:
+    [*_, item] = overruled(default_matcher(), "眼鏡框 醋酸纖維 不是真玳瑁 可配近視")
+    assert item.reason == "negation '不是真' before '玳瑁'"

@@ -18,6 +18,7 @@ import pytest
 from tests.helpers import read_jsonl
 from tests.matching.test_species_eval_data import (
     APPENDICES,
+    EXTRA_GROUPS,
     GROUPS,
     HARD_NEGATIVE_PHENOMENA,
     ID,
@@ -73,7 +74,7 @@ def shape_problems(item: dict[str, Any], split: str = "blind") -> list[str]:
         problems.append(f"unknown keys {sorted(extra)}")
     if item["lang"] not in LANGUAGES:
         problems.append(f"lang {item['lang']!r}")
-    if item["group"] not in GROUPS | {"none"}:
+    if item["group"] not in GROUPS | EXTRA_GROUPS:
         problems.append(f"group {item['group']!r}")
     for key in ("text", "title", "note"):
         value = item.get(key, "x")
