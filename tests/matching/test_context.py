@@ -714,3 +714,14 @@ def test_teams_named_after_animals_are_not_offers(text: str, phrase: str) -> Non
 def test_not_the_real_thing_denies_the_term() -> None:
     [*_, item] = overruled(default_matcher(), "眼鏡框 醋酸纖維 不是真玳瑁 可配近視")
     assert item.reason == "negation '不是真' before '玳瑁'"
+
+
+@pytest.mark.parametrize(
+    ("text", "term"),
+    [
+        ("عندي ناب فيل عاج طبيعي مو صناعي", "ناب فيل"),  # Gulf Arabic: "not artificial"
+        ("ناب فيل طبيعي مش صناعي", "ناب فيل"),  # Egyptian and Levantine
+    ],
+)
+def test_dialect_negations_take_back_a_replica_cue(text: str, term: str) -> None:
+    assert term in kept(default_matcher(), text)
