@@ -140,3 +140,23 @@ def test_a_named_appendix_i_member_outranks_its_higher_taxon():
     result = analyze(Listing(text="Hyacinth macaw, hand-reared parrot, ready now"), UNITS)
     assert "Psittaciformes" not in {m.taxon for m in most_specific(result.species)}
     assert (result.appendix, result.priority) == ("I", "critical")
+
+
+@pytest.mark.parametrize(
+    ("text", "taxon", "priority"),
+    [
+        ("Saker falcon for sale, passage female, hood trained", "Falco cherrug", "high"),
+        ("للبيع صقر حر فرخ هذا الموسم", "Falco cherrug", "high"),
+        ("Peregrine tiercel, parent reared 2024", "Falco peregrinus", "critical"),
+        ("Кречет, молодая самка, белая морфа", "Falco rusticolus", "critical"),
+        # A hybrid with an Appendix I parent counts as Appendix I, whatever its other parent.
+        ("Gyr x saker tiercel, 2025 bird, imprint", "Falconidae", "critical"),
+    ],
+)
+def test_falcons_rank_by_their_own_species(text, taxon, priority):
+    """Most falcons offered for falconry are sakers (Appendix II); gyrs and peregrines are
+    in Appendix I. Ranking every falcon as the family's most protective part would bury
+    the Appendix I birds among the sakers."""
+    result = analyze(Listing(text=text), UNITS)
+    assert [m.taxon for m in most_specific(result.species)] == [taxon]
+    assert result.priority == priority
