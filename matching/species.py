@@ -19,7 +19,8 @@ How a mention is found:
   without them (Chinese, Japanese, Thai, ...) it need not, so 出售象牙手镯 names ivory.
 - A Latin-script common name, trade term or code word also matches with a regular plural
   ending "s" or "es" ("tigers", "cactuses"). Irregular plurals ("cacti", "Papageien") are
-  listed in the lexicon. Scientific names never take a plural.
+  listed in the lexicon. Scientific names never take a plural, nor do acronyms ("CAG" is
+  no "cages"; the lexicon lists "CAGs").
 - Words the lexicon does not hold are then read again, each against the lexicon's own words
   (a reading that is not a word of some lexicon term is dropped), and the text around the
   respelled words goes through the automaton a second time; only the mentions touching a
@@ -1334,7 +1335,14 @@ class SpeciesMatcher:
             key = term_key(term)
             if not key:
                 raise ValueError(f"{where}: empty term {term!r}")
-            plural = entry.plural and entry.kind != "scientific" and "a" <= key[-1] <= "z"
+            # An acronym ("CAG", "MRK") takes no regular plural: "CAG" + "es" would read
+            # "cages". The lexicon lists the plurals keepers write ("CAGs").
+            plural = (
+                entry.plural
+                and entry.kind != "scientific"
+                and "a" <= key[-1] <= "z"
+                and not (term.isupper() and " " not in term)
+            )
             entries.setdefault(key, []).append(
                 _Term(entry.role, entry.target, entry.kind, entry.confidence, plural)
             )

@@ -553,3 +553,19 @@ def test_negative_contexts_and_not_listed_in_a_small_lexicon(tmp_path: Path) -> 
 
 def test_default_version_is_the_default_matchers_without_building_it() -> None:
     assert default_version() == default_matcher().version
+
+
+@pytest.mark.parametrize(
+    ("text", "taxa"),
+    [
+        ("WTB radiated tortise pair, paying well, DM me", ["Astrochelys radiata"]),  # not paling
+        ("Rehoming 2 cockatiels + my budgie flock, cages included", []),  # not CAGs
+        ("Tiger 125cc 2019 low km, papers ok", []),
+        ("Tôm sú tiger size 20 con/kg, tươi sống", []),
+        ("Saker falcon, passage female, hood trained", ["Falco cherrug"]),
+    ],
+)
+def test_fresh_rounds_phenomena(matcher: SpeciesMatcher, text: str, taxa: list[str]) -> None:
+    """Cases the later fresh rounds showed: ordinary words that are no misspelling of a
+    lexicon word, brands and foods named after animals, a falcon by its species."""
+    assert [m.taxon for m in matcher.find(text)] == taxa

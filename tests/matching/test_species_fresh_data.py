@@ -30,6 +30,7 @@ ROUNDS = {
     "fresh10": 282,
     "fresh11": 285,
     "fresh12": 294,
+    "fresh14": 280,
 }
 
 
