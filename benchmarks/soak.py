@@ -219,6 +219,27 @@ def latency_line(traffic: Traffic, since: float, until: float) -> str:
     )
 
 
+def print_timeline(traffic: Traffic, t0: float, t1: float) -> None:
+    """Latency minute by minute (by when the answer came), and the slowest requests: where
+    in the run a slow spell falls, and what kind of request it held up."""
+    print("\n| minute | answered | p50 ms | p99 ms | max ms |\n|---:|---:|---:|---:|---:|")
+    minute = 0
+    while t0 + 60 * minute < t1:
+        since = t0 + 60 * minute
+        window = [s for t, _, s in traffic.latencies if since <= t < since + 60]
+        if window:
+            print(
+                f"| {minute + 1} | {len(window)} | {percentile(window, 0.5) * 1000:.0f} | "
+                f"{percentile(window, 0.99) * 1000:.0f} | {max(window) * 1000:.0f} |"
+            )
+        minute += 1
+    slowest = sorted(traffic.latencies, key=lambda item: -item[2])[:5]
+    print(
+        "slowest: "
+        + ", ".join(f"{kind} {s * 1000:.0f} ms ending at {t - t0:.0f} s" for t, kind, s in slowest)
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0)
@@ -268,6 +289,7 @@ def soak(args: argparse.Namespace, seconds: float, workdir: Path, database_url: 
     print(f"stored: {stored}")
     print(f"first minute: {latency_line(traffic, t0, t0 + 60)}")
     print(f"last minute:  {latency_line(traffic, t1 - 60, t1)}")
+    print_timeline(traffic, t0, t1)
     print("\n| point | t (s) | RSS (MiB) | anon / file / shmem (MiB) |\n|---|---:|---:|---:|")
     for name, (t, rss) in (
         ("start", samples[0]),
