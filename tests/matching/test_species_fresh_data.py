@@ -32,6 +32,7 @@ ROUNDS = {
     "fresh12": 294,
     "fresh13": 284,
     "fresh14": 280,
+    "fresh16": 295,
 }
 
 
