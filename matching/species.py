@@ -580,6 +580,16 @@ def _title_around(text: str, start: int, end: int) -> str | None:
     return None
 
 
+def _asks(before: str, negation: str) -> bool:
+    """Whether a Chinese negation is the middle of a question rather than a denial: the
+    A-not-A form repeats the verb around it (有没有, 是不是, 卖不卖: "is there", "is it",
+    "do you sell"), and 有无 asks "whether there is". `before` is the text right before
+    the negation, in the same token."""
+    if not before:
+        return False
+    return before[-1] == negation[-1] or (negation == "无" and before[-1] == "有")
+
+
 def _last_sentence_end(text: str) -> int:
     """The end of the last match of `_SENTENCE_END` in `text`, or 0 when there is none.
 
@@ -2260,7 +2270,8 @@ class SpeciesMatcher:
             if index is not None:
                 token = head[index]
                 if _unspaced(token[0]):
-                    return next(w for w in self._negators.unspaced if token.endswith(w))
+                    word = next(w for w in self._negators.unspaced if token.endswith(w))
+                    return None if _asks(token[: -len(word)], word) else word
                 return token
         return None
 

@@ -725,3 +725,17 @@ def test_not_the_real_thing_denies_the_term() -> None:
 )
 def test_dialect_negations_take_back_a_replica_cue(text: str, term: str) -> None:
     assert term in kept(default_matcher(), text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kept_term"),
+    [
+        ("有没有象牙手镯？老板要送人", "象牙"),  # A-not-A: "is there any", a question
+        ("是不是象牙 有人知道吗", "象牙"),
+        ("有无象牙制品 求购", "象牙制品"),
+        ("没有象牙 只有骨头", None),  # a plain denial still denies
+    ],
+)
+def test_a_chinese_question_is_no_denial(text: str, kept_term: str | None) -> None:
+    terms = kept(default_matcher(), text)
+    assert terms == ([kept_term] if kept_term else [])
