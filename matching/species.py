@@ -299,7 +299,27 @@ _SENTENCE_END = re.compile(r"[!?;。！？；\n\r]|\.(?!\d)|(?<!\d)\.")
 # class, several times faster than the pattern's alternatives (see `_last_sentence_end`).
 _SENTENCE_MARK = re.compile(r"[!?;。！？；\n\r.]")
 _CLAUSE_END = re.compile(r"[,，、|•]|\s[-‐‑‒–—―]\s|\s[-–—]$|^[-–—]\s")
-_GAP_WORD = re.compile(r"[^\W_]+")
+
+
+def _combining_marks() -> str:
+    """The combining marks (Unicode category M) of the Basic Multilingual Plane, as the body
+    of a regex character class. Python's `\\w` leaves them out, so without them a Thai or
+    Hindi word falls apart at its vowel signs and tone marks (ไม่ใช่ into ไม and ใช)."""
+    ranges: list[str] = []
+    start: int | None = None
+    for code in range(0x300, 0x10001):
+        mark = code < 0x10000 and unicodedata.category(chr(code)).startswith("M")
+        if mark and start is None:
+            start = code
+        elif not mark and start is not None:
+            ranges.append(f"\\u{start:04x}-\\u{code - 1:04x}")
+            start = None
+    return "".join(ranges)
+
+
+#: A word of the text between a cue and a match: letters and digits with the marks that
+#: belong to them.
+_GAP_WORD = re.compile(f"(?:[^\\W_]|[{_combining_marks()}])+")
 _CONJUNCTION_MARKS = frozenset("&+")
 # What may be part of a word spelled out (two single letters, a spelling mark or two between
 # them) or taken apart (a split mark between letters): `_words` decides whether it is one; a
@@ -2302,10 +2322,12 @@ class SpeciesMatcher:
         cut = _last_sentence_end(before)
         for boundary in _CLAUSE_END.finditer(before, cut):
             cut = boundary.end()
-        return [
+        # A run of marks alone folds to nothing: it is no word.
+        tokens = (
             token.lower() if token.isascii() else fold(token)
             for token in _GAP_WORD.findall(before, cut)
-        ]
+        )
+        return [token for token in tokens if token]
 
     def _gap(self, gap: str, limit: int = CONTEXT_REACH) -> _Gap:
         """What lies in `gap`; once it holds more than `limit` words, only that is certain."""
@@ -2319,6 +2341,7 @@ class SpeciesMatcher:
         if len(raw) > limit:
             return _Gap(len(raw), sentence=True, clause=True, conjunction=True, part=True)
         tokens = [token.lower() if token.isascii() else fold(token) for token in raw]
+        tokens = [token for token in tokens if token]  # marks alone fold to nothing
         words = sum(
             math.ceil(len(token) / UNSPACED_WORD) if _unspaced(token[0]) else 1 for token in tokens
         )

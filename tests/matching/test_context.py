@@ -739,3 +739,17 @@ def test_dialect_negations_take_back_a_replica_cue(text: str, term: str) -> None
 def test_a_chinese_question_is_no_denial(text: str, kept_term: str | None) -> None:
     terms = kept(default_matcher(), text)
     assert terms == ([kept_term] if kept_term else [])
+
+
+@pytest.mark.parametrize(
+    ("text", "negation"),
+    [
+        ("ไม่ใช่งาช้าง เป็นเรซิ่น", "ไมใช"),  # Thai: tone marks and vowel signs in the word
+        ("สีดำ ไม่ใช่หนังจระเข้แท้", "ไมใช"),
+    ],
+)
+def test_a_negation_written_with_combining_marks_denies(text: str, negation: str) -> None:
+    """Thai and Devanagari write vowels and tones as combining marks, which a plain word
+    pattern takes for separators; the negation must still be read as one word."""
+    [*_, item] = overruled(default_matcher(), text)
+    assert item.reason.startswith(f"negation '{negation}' before")
