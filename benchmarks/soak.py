@@ -222,15 +222,28 @@ def latency_line(traffic: Traffic, since: float, until: float) -> str:
 def print_timeline(traffic: Traffic, t0: float, t1: float) -> None:
     """Latency minute by minute (by when the answer came), and the slowest requests: where
     in the run a slow spell falls, and what kind of request it held up."""
-    print("\n| minute | answered | p50 ms | p99 ms | max ms |\n|---:|---:|---:|---:|---:|")
+    kinds = ("report", "repeat", "image", "status")
+    print(
+        "\n| minute | answered | p50 ms | p99 ms | max ms | "
+        + " | ".join(f"{kind} p90 ms" for kind in kinds)
+        + " |\n|---:|---:|---:|---:|---:|"
+        + "---:|" * len(kinds)
+    )
     minute = 0
     while t0 + 60 * minute < t1:
         since = t0 + 60 * minute
-        window = [s for t, _, s in traffic.latencies if since <= t < since + 60]
+        answers = [(k, s) for t, k, s in traffic.latencies if since <= t < since + 60]
+        window = [s for _, s in answers]
         if window:
+            by_kind = []
+            for kind in kinds:
+                times = [s for k, s in answers if k == kind]
+                by_kind.append(f"{percentile(times, 0.9) * 1000:.0f}" if times else "—")
             print(
                 f"| {minute + 1} | {len(window)} | {percentile(window, 0.5) * 1000:.0f} | "
-                f"{percentile(window, 0.99) * 1000:.0f} | {max(window) * 1000:.0f} |"
+                f"{percentile(window, 0.99) * 1000:.0f} | {max(window) * 1000:.0f} | "
+                + " | ".join(by_kind)
+                + " |"
             )
         minute += 1
     slowest = sorted(traffic.latencies, key=lambda item: -item[2])[:5]

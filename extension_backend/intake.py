@@ -87,6 +87,11 @@ IDEMPOTENCY_WINDOW = timedelta(hours=24)
 #: taken at insert, would commit out of order, which the id watermark of
 #: `ImageIndex.catch_up` would skip for good. Text-only reports never wait for it.
 IMAGE_INTAKE_LOCK = 0x77666C6167696D67  # "wflagimg", a bigint key
+#: Stored near-duplicates looked at for each picture of a report: the nearest ones. A
+#: picture reported again and again has as many stored copies, nearly all in one case;
+#: weighing every one of them made each new copy slower than the last (a query or two per
+#: copy, and a match row per copy: work growing with every report of a flood).
+NEAREST_PER_PICTURE = 10
 
 
 def new_reference() -> str:
@@ -189,6 +194,18 @@ class Receipt:
             body["duplicate"] = self.duplicate
             body["case_reports"] = self.case_reports
         return body
+
+
+def nearest_per_picture(hits: Sequence[ImageHit]) -> list[ImageHit]:
+    """At most `NEAREST_PER_PICTURE` of `hits` (nearest first) for each picture of a
+    report, in the same order."""
+    kept: list[ImageHit] = []
+    counts: Counter[int] = Counter()
+    for hit in hits:
+        if counts[hit.image] < NEAREST_PER_PICTURE:
+            counts[hit.image] += 1
+            kept.append(hit)
+    return kept
 
 
 def listing_facts(fields: dict[str, Any]) -> ListingFacts:
@@ -470,7 +487,7 @@ class Intake:
             hits: list[ImageHit] = []
             if fingerprinted:  # a text-only report has no picture to look up
                 await self.images.catch_up(session)
-                hits = self.images.lookup([fp for _, fp in prepared])
+                hits = nearest_per_picture(self.images.lookup([fp for _, fp in prepared]))
             case, listing, duplicate, links = await self._case_for(session, analysis, fields, hits)
             if duplicate:
                 analysis = await self._judged_with_case(session, case, analysis, fields)
@@ -599,8 +616,12 @@ class Intake:
                 return case, known, True, [(hit, False) for hit in hits]
         joined: Case | None = None
         links: list[tuple[ImageHit, bool]] = []
+        linked: set[tuple[int, int | None]] = set()
         for hit in hits:
             case = await _case_of_evidence(session, hit.evidence_id)
+            if (hit.image, case.id if case else None) in linked:
+                continue  # a farther copy in a case this picture is already linked to
+            linked.add((hit.image, case.id if case else None))
             if joined is None and case is not None:
                 units = set(await units_of(session, _id(case)))
                 if set(analysis.units) <= units:

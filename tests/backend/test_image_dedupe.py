@@ -85,3 +85,22 @@ async def test_a_plain_picture_gets_no_fingerprint_and_matches_nothing(client, p
     second = await send(client, gb, blank, text="ivory", seller_location="Leeds, UK")
     assert second["case_id"] != first["case_id"]
     assert await peek.count(ImageHash) == 0
+
+
+async def test_a_picture_sent_again_and_again_links_once_to_its_case(client, peek, monkeypatch):
+    """Each copy of a flooded picture costs the same: it is weighed against its nearest
+    stored copies only, and linked to their case once, not to every earlier copy (which
+    made report n write n - 1 match rows, and take ever longer)."""
+    monkeypatch.setattr("extension_backend.intake.NEAREST_PER_PICTURE", 3)
+    gb = await peek.token("officer", "GB")
+    original = photo(5)
+    sent = [
+        await send(client, gb, jpeg(original, 90 - 5 * n), text="rhino horn",
+                   seller_location="Leeds, UK")
+        for n in range(6)
+    ]  # fmt: skip
+    assert {receipt["case_id"] for receipt in sent} == {sent[0]["case_id"]}
+    assert [receipt["case_reports"] for receipt in sent] == [1, 2, 3, 4, 5, 6]
+    matches = await peek.rows(ImageMatch)
+    assert len(matches) == 5  # one per copy, to the case's nearest copy
+    assert all(match.joined for match in matches)
