@@ -44,7 +44,6 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         await prepare(engine)
     app[keys.ENGINE] = engine
     app[keys.SESSIONS] = session_factory(engine)
-    url = settings.effective_database_url
     limits = {
         keys.ANON_LIMITER: ("anonymous", settings.anonymous_reports_per_minute, 60.0),
         keys.POW_LIMITER: ("proof_of_work", settings.anonymous_pow_reports_per_minute, 60.0),
@@ -53,7 +52,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         keys.LOGIN_LIMITER: ("login", LOGIN_FAILURES, LOGIN_WINDOW),
     }
     for key, (name, limit, window) in limits.items():
-        app[key] = create_limiter(engine, url, name, limit, window)
+        app[key] = create_limiter(engine, name, limit, window)
     app[keys.STORE] = EvidenceStore(settings.evidence_dir)
     app[keys.MATCHER] = await asyncio.to_thread(load_matcher, settings)  # a cache load
     images = ImageIndex()

@@ -82,19 +82,21 @@ class ImageIndex:
             self.watermark = max(row_id for row_id, _, _ in rows if row_id is not None)
             return len(rows)
 
-    def lookup(self, fingerprints: Sequence[Fingerprint | None]) -> list[ImageHit]:
-        """Stored images within the match radius of each fingerprint, nearest first.
+    def lookup(
+        self, fingerprints: Sequence[Fingerprint | None], nearest: int | None = None
+    ) -> list[ImageHit]:
+        """Stored images within the match radius of each fingerprint, nearest first; with
+        `nearest`, only that many of them for each fingerprint.
 
         None stands for an image that has no fingerprint (too small or too plain).
         """
-        hits = [
-            ImageHit(position, evidence_id, distance)
-            for position, fp in enumerate(fingerprints)
-            if fp is not None
-            for evidence_id, distance in self.index.query_many(
-                fp.query_hashes, self.hash_type.threshold
-            )
-        ]
+        hits: list[ImageHit] = []
+        for position, fp in enumerate(fingerprints):
+            if fp is None:
+                continue
+            # Ranked by distance, then evidence id: the first are the nearest.
+            found = self.index.query_many(fp.query_hashes, self.hash_type.threshold)
+            hits += [ImageHit(position, evidence_id, d) for evidence_id, d in found[:nearest]]
         return sorted(hits, key=lambda hit: (hit.distance, hit.evidence_id, hit.image))
 
 

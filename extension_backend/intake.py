@@ -196,18 +196,6 @@ class Receipt:
         return body
 
 
-def nearest_per_picture(hits: Sequence[ImageHit]) -> list[ImageHit]:
-    """At most `NEAREST_PER_PICTURE` of `hits` (nearest first) for each picture of a
-    report, in the same order."""
-    kept: list[ImageHit] = []
-    counts: Counter[int] = Counter()
-    for hit in hits:
-        if counts[hit.image] < NEAREST_PER_PICTURE:
-            counts[hit.image] += 1
-            kept.append(hit)
-    return kept
-
-
 def listing_facts(fields: dict[str, Any]) -> ListingFacts:
     """The analysis input from validated report fields."""
 
@@ -487,7 +475,7 @@ class Intake:
             hits: list[ImageHit] = []
             if fingerprinted:  # a text-only report has no picture to look up
                 await self.images.catch_up(session)
-                hits = nearest_per_picture(self.images.lookup([fp for _, fp in prepared]))
+                hits = self.images.lookup([fp for _, fp in prepared], NEAREST_PER_PICTURE)
             case, listing, duplicate, links = await self._case_for(session, analysis, fields, hits)
             if duplicate:
                 analysis = await self._judged_with_case(session, case, analysis, fields)
@@ -619,9 +607,10 @@ class Intake:
         linked: set[tuple[int, int | None]] = set()
         for hit in hits:
             case = await _case_of_evidence(session, hit.evidence_id)
-            if (hit.image, case.id if case else None) in linked:
+            link = (hit.image, case.id if case else None)
+            if link in linked:
                 continue  # a farther copy in a case this picture is already linked to
-            linked.add((hit.image, case.id if case else None))
+            linked.add(link)
             if joined is None and case is not None:
                 units = set(await units_of(session, _id(case)))
                 if set(analysis.units) <= units:

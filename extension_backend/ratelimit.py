@@ -19,7 +19,6 @@ from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
-from db.engine import is_sqlite
 from db.models import RateEvent
 
 
@@ -146,11 +145,9 @@ class SharedRateLimiter:
         return 0
 
 
-def create_limiter(
-    engine: AsyncEngine, database_url: str, name: str, limit: int, window: float = 60.0
-) -> Limiter:
-    """The limit for `database_url`'s deployment: in memory on SQLite, which one process
-    serves; shared through the database on PostgreSQL, which several instances may."""
-    if is_sqlite(database_url):
+def create_limiter(engine: AsyncEngine, name: str, limit: int, window: float = 60.0) -> Limiter:
+    """The limit for `engine`'s deployment: in memory on SQLite, which one process serves;
+    shared through the database on PostgreSQL, which several instances may."""
+    if engine.dialect.name == "sqlite":
         return RateLimiter(limit, window)
     return SharedRateLimiter(engine, name, limit, window)
