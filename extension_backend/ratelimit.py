@@ -37,8 +37,9 @@ class Limiter(Protocol):
 
 
 def _retry_after(oldest: float, window: float, now: float) -> int:
-    """Whole seconds until the oldest event in the window leaves it (at least 1)."""
-    return max(1, math.ceil(oldest + window - now))
+    """Whole seconds until the oldest event in the window leaves it: at least 1, and never
+    more than the window (another instance's clock may run a little ahead of this one's)."""
+    return min(math.ceil(window), max(1, math.ceil(oldest + window - now)))
 
 
 class RateLimiter:
@@ -112,12 +113,14 @@ class SharedRateLimiter:
 
     async def _decide(self, key: str, count: bool) -> int:
         stored = f"{self.name}:{key}"[:400]
-        now = self.clock()
-        horizon = now - self.window
         async with self.engine.begin() as connection:
             await connection.execute(
                 text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": stored}
             )
+            # The clock is read once the lock is held: read before, it could fall behind an
+            # event another instance stored while this one waited its turn.
+            now = self.clock()
+            horizon = now - self.window
             if now - self._swept > self.window:
                 # Once a window, every idle client's old events of this limit go too.
                 self._swept = now

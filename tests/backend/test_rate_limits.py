@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from db.engine import create_engine, is_sqlite
 from db.models import RateEvent, Report
-from extension_backend.ratelimit import SharedRateLimiter
+from extension_backend.ratelimit import RateLimiter, SharedRateLimiter
 
 LIMIT = 3
 REPORT = {"text": "pangolin scales 1 kg"}
@@ -80,6 +80,30 @@ async def test_the_shared_store_slides_its_window(database_url):
         assert total == 2
     finally:
         await engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_clock_ahead_on_another_instance_never_asks_more_than_a_window(database_url):
+    """An instance whose clock runs ahead stored the client's event 'later' than this
+    instance's now: the wait asked is still at most the window, never 61 s of a 60 s one."""
+    engine = create_engine(database_url)
+    try:
+        ahead = SharedRateLimiter(engine, "skew", 1, window=60.0, clock=lambda: 1_000_002.5)
+        behind = SharedRateLimiter(engine, "skew", 1, window=60.0, clock=lambda: 1_000_000.0)
+        assert await ahead.hit("a") == 0
+        assert await behind.hit("a") == 60
+        assert await behind.wait("a") == 60
+    finally:
+        await engine.dispose()
+
+
+def test_the_memory_store_asks_between_one_second_and_a_window():
+    now = [100.0]
+    limit = RateLimiter(1, window=60.0, clock=lambda: now[0])
+    assert asyncio.run(limit.hit("a")) == 0
+    assert asyncio.run(limit.hit("a")) == 60
+    now[0] += 59.5
+    assert asyncio.run(limit.wait("a")) == 1
 
 
 async def test_refused_reports_store_nothing(make_client, settings, peek):
