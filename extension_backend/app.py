@@ -32,7 +32,7 @@ from extension_backend.ratelimit import create_limiter
 from extension_backend.schemas import build_schemas
 from extension_backend.security_headers import add_security_headers
 from extension_backend.settings import Settings
-from extension_backend.species_store import load_matcher
+from extension_backend.species_store import load_matcher, ready_place_index
 from extension_backend.web_auth import LOGIN_FAILURES, LOGIN_WINDOW
 
 
@@ -55,6 +55,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         app[key] = create_limiter(engine, name, limit, window)
     app[keys.STORE] = EvidenceStore(settings.evidence_dir)
     app[keys.MATCHER] = await asyncio.to_thread(load_matcher, settings)  # a cache load
+    await asyncio.to_thread(ready_place_index, settings)
     images = ImageIndex()
     async with app[keys.SESSIONS]() as session:
         await images.catch_up(session)  # rebuild the near-duplicate index from the database

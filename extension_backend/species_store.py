@@ -546,6 +546,15 @@ def load_place_index(settings: Settings) -> None:
         log.warning("place index not cached in %s (%s)", directory, exc)
 
 
+def ready_place_index(settings: Settings) -> None:
+    """Have the place index in memory before a service takes its first report, read from
+    the data dir's cache or built (and cached): left to the first report, its second of
+    building would hold every request behind it. Nothing to do when this process has it."""
+    if not jurisdiction.place_index_built():
+        load_place_index(settings)
+        jurisdiction.place_index()
+
+
 def status(settings: Settings) -> dict[str, Any]:
     """What is imported and which matcher is in force, for `wildflag species status`."""
     curated_raw = _curated_bytes()

@@ -1234,6 +1234,11 @@ def place_index() -> object:
     return _places()
 
 
+def place_index_built() -> bool:
+    """Whether this process has its place index (built or installed) in memory."""
+    return _places.cache_info().currsize > 0
+
+
 @cache
 def place_index_fingerprint() -> str:
     """SHA-256 of everything the place index is built from: this module and the folding

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 from db.models import Analysis, Report
+from extension_backend.species_store import place_cache_dir
+from matching import jurisdiction
 
 
 async def test_analyze_answers_and_stores_nothing(client, peek):
@@ -43,6 +45,19 @@ async def test_health_and_readiness(client):
     ready = await client.get("/readyz")
     assert ready.status == 200
     assert (await ready.json())["checks"] == {"database": "ok", "schema": "ok"}
+
+
+async def test_the_place_index_is_ready_before_the_first_report(make_client, settings, monkeypatch):
+    """A service starts with its place index in memory, and cached in its data dir for the
+    next start: left to the first report, building it would hold every request behind it."""
+    monkeypatch.setattr(jurisdiction, "_INSTALLED_PLACES", [])
+    jurisdiction._places.cache_clear()
+    try:
+        await make_client(settings)
+        assert jurisdiction.place_index_built()
+        assert list(place_cache_dir(settings).glob("places-*.pickle"))
+    finally:
+        jurisdiction._places.cache_clear()
 
 
 async def test_openapi_document_matches_the_validators(client, settings):
