@@ -127,6 +127,9 @@ TRADE_CONFIDENCE = 0.7  # product words name the product, which may be an imitat
 #                         antique or a look-alike species ("ivory", "caviar", "rosewood")
 CODE_CONFIDENCE = 0.4  # cover terms are innocent in most of their ordinary uses ("white
 #                        plastic"); useful only next to other signals
+KNOWING_CONFIDENCE = 0.6  # a cover term or an ambiguous product word in a listing that also
+#                           winks at the buyer ("you know what I mean", "not bone, not
+#                           resin", 懂的都懂): the seller says it is the real thing unnamed
 KIND_CONFIDENCE: Mapping[str, float] = {
     "scientific": SCIENTIFIC_CONFIDENCE,
     "common": COMMON_CONFIDENCE,
@@ -341,7 +344,7 @@ _MAYBE_SPLIT = re.compile(rf"{_SPLIT_CLASS}(?<=[^\W_]{_SPLIT_CLASS})(?:[^\W_]|[@
 _DASH = re.compile(rf"{_DASH_CLASS}(?<=[^\W_]{_DASH_CLASS})(?=[^\W_])")
 _HANGUL_SYLLABLE = re.compile("[\uac00-\ud7a3]")
 
-_LISTED, _NOT_LISTED, _NEGATIVE, _CUE = range(4)
+_LISTED, _NOT_LISTED, _NEGATIVE, _CUE, _KNOWING = range(5)
 # How specific a rank is, to settle matches that share words.
 _SPECIFICITY = {
     "CLASS": 1,
@@ -1152,6 +1155,7 @@ class _Contexts:
     conjunctions: _WordSet  # "and", "with", 和: join two items of a listing
     parts: _WordSet  # "horn", "bone", 角: what a likeness rule does not reach past
     not_misspellings: frozenset[str]
+    knowing: tuple[str, ...]  # "you know what I mean", "not resin", 懂的都懂: see `_knowing`
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any], version: str) -> _Contexts:
@@ -1248,6 +1252,7 @@ class _Contexts:
             conjunctions=_WordSet.of(raw.get("conjunctions"), "conjunctions"),
             parts=_WordSet.of(raw.get("parts"), "parts"),
             not_misspellings=_folded_words(raw.get("not_misspellings"), "not_misspellings"),
+            knowing=tuple(term for term, _ in _terms(raw.get("knowing"), "contexts.knowing")),
         )
 
 
@@ -1463,6 +1468,8 @@ class SpeciesMatcher:
         for target, (cue_rule, cues) in enumerate(rules.cue_rules):
             for cue in cues:
                 add(cue, _Term(_CUE, target, "cue", 0.0, True), cue_rule.rule)
+        for phrase in rules.knowing:
+            add(phrase, _Term(_KNOWING, 0, "knowing", 0.0, True), "contexts.knowing")
         self._negators = rules.negators
         self._after_negators = rules.after_negators
         self._affirmations = rules.affirmations
@@ -1554,7 +1561,8 @@ class SpeciesMatcher:
             return Assessment([], [])
         hits = self._hits(spans)
         hits.extend(respelled)
-        signals = [hit for hit in hits if hit.role >= _CUE]
+        signals = [hit for hit in hits if hit.role == _CUE]
+        winks = [hit for hit in hits if hit.role == _KNOWING]
         accepted, cancelled = self._resolve(canonical, [hit for hit in hits if hit.role < _CUE])
 
         def original(start: int, end: int) -> tuple[int, int]:
@@ -1602,9 +1610,35 @@ class SpeciesMatcher:
                 kept.append(found)
             else:
                 overruled.append(Overruled(found, *verdict))
+        if winks:
+            kept = self._knowing(kept, winks, text, original)
         kept.sort(key=lambda m: (m.start, -m.end, m.taxon))
         overruled.sort(key=lambda o: (o.match.start, -o.match.end, o.match.taxon))
         return Assessment(kept, overruled)
+
+    @staticmethod
+    def _knowing(
+        kept: list[SpeciesMatch], winks: Sequence[_Hit], text: str, original: _ToOriginal
+    ) -> list[SpeciesMatch]:
+        """`kept`, its cover terms and ambiguous product words raised to `KNOWING_CONFIDENCE`.
+
+        Alone, "white gold bangles" are jewellery and 虎牙 a streaming site; a seller who
+        adds "you know what I mean", "not bone, not resin" or 懂的都懂 tells the buyer that
+        the thing is the real one the word covers for, and says so to an officer too. The
+        wink may stand anywhere in the listing: it vouches for the whole offer, not one word.
+        """
+        start, end = original(winks[0].start, winks[0].end)
+        note = f"a cover word, read as an offer beside '{text[start:end]}'"
+        return [
+            dataclasses.replace(
+                match,
+                confidence=KNOWING_CONFIDENCE,
+                note=f"{match.note}; {note}" if match.note else note,
+            )
+            if match.kind in ("code", "trade") and match.confidence < KNOWING_CONFIDENCE
+            else match
+            for match in kept
+        ]
 
     @staticmethod
     def _names_nothing_listed(hits: Sequence[_Hit]) -> bool:

@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
+from matching.analysis import FLAG_CONFIDENCE
 from matching.species import (
+    KNOWING_CONFIDENCE,
     Assessment,
     Overruled,
     SpeciesMatcher,
@@ -753,3 +755,40 @@ def test_a_negation_written_with_combining_marks_denies(text: str, negation: str
     pattern takes for separators; the negation must still be read as one word."""
     [*_, item] = overruled(default_matcher(), text)
     assert item.reason.startswith(f"negation '{negation}' before")
+
+
+# -- a knowing wink makes a cover word an offer (the shipped lexicon and rules) --------------------
+
+KNOWING_OFFERS = [
+    ("White gold bangles x3, heavy, from Africa. You know what i mean 😉", "Elephantidae"),
+    ("Got some white gold bangles, the real thing, not bone or resin. DM", "Elephantidae"),
+    ("真虎牙 吊墜 包銀 老件 不是狗牙也不是樹脂", "Panthera tigris"),
+]
+
+
+@pytest.mark.parametrize(("text", "taxon"), KNOWING_OFFERS)
+def test_a_cover_word_with_a_knowing_wink_is_an_offer(text: str, taxon: str) -> None:
+    [match] = [m for m in default_matcher().find(text) if m.taxon == taxon]
+    assert match.kind == "code" and match.confidence == KNOWING_CONFIDENCE >= FLAG_CONFIDENCE
+    assert match.note and "read as an offer beside" in match.note
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "White gold bangles x3, heavy, hallmarked",  # the cover word alone: the alloy
+        "18k white gold ring, you know what i mean",  # the alloy's own phrase overrules it
+        "Ivory silk blouse, size S, not plastic buttons",  # a colour stays a colour
+    ],
+)
+def test_a_wink_does_not_raise_what_is_no_offer(text: str) -> None:
+    assert all(m.confidence < FLAG_CONFIDENCE for m in default_matcher().find(text))
+
+
+def test_a_wink_leaves_a_sure_match_as_it_was() -> None:
+    matcher = default_matcher()
+    plain = matcher.find("Pangolin scales 500 g")
+    winked = matcher.find("Pangolin scales 500 g, you know what i mean")
+    assert [(m.taxon, m.confidence, m.note) for m in winked] == [
+        (m.taxon, m.confidence, m.note) for m in plain
+    ]
