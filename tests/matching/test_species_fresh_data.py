@@ -38,6 +38,7 @@ ROUNDS = {
     "fresh18": 281,
     "fresh19": 281,
     "fresh20": 286,
+    "fresh22": 296,
 }
 
 
