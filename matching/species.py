@@ -1473,6 +1473,15 @@ class SpeciesMatcher:
         self._negators = rules.negators
         self._after_negators = rules.after_negators
         self._affirmations = rules.affirmations
+        # Cue words of the rules an affirmation disarms that are written without spaces and
+        # end in an affirmation (仿真, "lifelike", ends in 真, "real"): never an affirmation.
+        self._likeness_words = tuple(
+            word
+            for cue_rule, cues in rules.cue_rules
+            if cue_rule.affirmable
+            for word in map(fold, cues)
+            if word and _unspaced(word[0]) and word.endswith(rules.affirmations.unspaced)
+        )
         self._conjunctions = rules.conjunctions
         self._parts = rules.parts
 
@@ -2309,7 +2318,9 @@ class SpeciesMatcher:
         itself negated ("not real ivory")."""
         tokens = self._clause_before(text, start)
         index = self._affirmations.last(tokens, AFFIRMATION_WINDOW + 1, adjacent=True)
-        return index is not None and self._negators.last(tokens[:index], 1, adjacent=True) is None
+        if index is None or tokens[index].endswith(self._likeness_words):
+            return False  # 仿真 (lifelike) ends in 真 (real), and says the opposite
+        return self._negators.last(tokens[:index], 1, adjacent=True) is None
 
     def _denied(self, text: str, start: int) -> str | None:
         """The negation right before text[start:] that denies the term itself ("NOT ivory",

@@ -792,3 +792,16 @@ def test_a_wink_leaves_a_sure_match_as_it_was() -> None:
     assert [(m.taxon, m.confidence, m.note) for m in winked] == [
         (m.taxon, m.confidence, m.note) for m in plain
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("仿真 象牙 手镯", False),  # 仿真, lifelike: a replica word that ends in 真, real
+        ("仿真蝴蝶蘭 盆栽 永生花", False),
+        ("真象牙 手镯", True),  # 真 alone affirms
+        ("กำไลงาช้าง ไม่แท้", False),  # ไม่แท้, not genuine, ends in แท้, genuine
+    ],
+)
+def test_a_replica_word_ending_in_an_affirmation_is_no_affirmation(text: str, kept: bool) -> None:
+    assert bool(default_matcher().find(text)) is kept
