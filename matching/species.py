@@ -294,9 +294,9 @@ _UNSPACED_SCRIPTS = (
 _ATOM = re.compile(r"[@$€]?[^\W_]+(?:[@$€!|][^\W_]+)*")
 # Between the single letters of a word spelled out ("i v o r y", "i.v.o.r.y", "i-v-o-r-y").
 _SPELLING_MARKS = frozenset(" .*·•~/\\^+:")
-# Inside a word taken apart without spaces ("ivo_ry", "pango.lin", "rh*ino"); a hyphen or an
+# Inside a word taken apart without spaces ("ivo_ry", "pango.lin", "rh*ino", 침☆향); a hyphen or an
 # underscore reads as a space in the canonical text, and is told apart from one by its source.
-_SPLIT_MARKS = frozenset(".*·•~/\\^")
+_SPLIT_MARKS = frozenset(".*·•~/\\^☆★○●✕×♡♥◇◆※")
 _SENTENCE_END = re.compile(r"[!?;。！？；\n\r]|\.(?!\d)|(?<!\d)\.")
 # Where `_SENTENCE_END` may match, one character each: found by a search for one character
 # class, several times faster than the pattern's alternatives (see `_last_sentence_end`).
@@ -332,10 +332,10 @@ _CONJUNCTION_MARKS = frozenset("&+")
 # skips to the characters a pattern can start with), several times faster than a pattern that
 # looks behind at every position. Written in order, they read:
 #   _MAYBE_SPELLED  (?<![^\W_])[^\W_][ .*·•~/\\^+:]{1,2}[^\W_](?![^\W_])
-#   _MAYBE_SPLIT    [^\W_][.*·•~/\\^](?:[^\W_]|[@$€])
+#   _MAYBE_SPLIT    [^\W_][.*·•~/\\^☆★○●✕×♡♥◇◆※](?:[^\W_]|[@$€])
 #   _DASH           (?<=[^\W_])[-_\u2010-\u2015\u2212](?=[^\W_])
 _SPELLING_CLASS = r"[ .*·•~/\\^+:]"  # `_SPELLING_MARKS`
-_SPLIT_CLASS = r"[.*·•~/\\^]"  # `_SPLIT_MARKS`
+_SPLIT_CLASS = r"[.*·•~/\\^☆★○●✕×♡♥◇◆※]"  # `_SPLIT_MARKS`
 _DASH_CLASS = "[-_\u2010-\u2015\u2212]"
 _MAYBE_SPELLED = re.compile(
     rf"{_SPELLING_CLASS}(?<=(?<![^\W_])[^\W_]{_SPELLING_CLASS}){_SPELLING_CLASS}?[^\W_](?![^\W_])"

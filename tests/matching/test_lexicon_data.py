@@ -132,7 +132,7 @@ def test_entry_shape(entry: dict[str, Any]) -> None:
 def test_entry_taxonomy_is_consistent(entry: dict[str, Any]) -> None:
     rank, taxon = entry["rank"], entry["taxon"]
     if rank == "SPECIES":
-        assert re.fullmatch(r"[A-Z][a-z]+ [a-z]+", taxon)
+        assert re.fullmatch(r"[A-Z][a-z]+ [a-z]+(-[a-z]+)?", taxon)
         assert taxon in entry["scientific"]
     else:
         assert re.fullmatch(r"[A-Z][a-z]+", taxon)

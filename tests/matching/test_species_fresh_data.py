@@ -41,6 +41,7 @@ ROUNDS = {
     "fresh21": 291,
     "fresh22": 296,
     "fresh23": 280,
+    "fresh24": 293,
 }
 
 
