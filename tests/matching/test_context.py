@@ -805,3 +805,17 @@ def test_a_wink_leaves_a_sure_match_as_it_was() -> None:
 )
 def test_a_replica_word_ending_in_an_affirmation_is_no_affirmation(text: str, kept: bool) -> None:
     assert bool(default_matcher().find(text)) is kept
+
+
+@pytest.mark.parametrize(
+    ("text", "taxon"),
+    [
+        ("老料XY手串 12mm 懂的私聊", "Elephantidae"),  # XY for 象牙, ivory
+        ("清代XJ小杯 包老", "Rhinocerotidae"),  # XJ for 犀角, rhino horn
+        ("老DM手镯 透光有血丝", "Eretmochelys imbricata"),  # DM for 玳瑁, hawksbill
+        ("XY坐标轴 绘图板", None),  # the letters alone are no code: XY axes
+        ("有意DM我 手镯九成新", None),  # DM, a direct message
+    ],
+)
+def test_pinyin_initials_with_a_chinese_product_word(text: str, taxon: str | None) -> None:
+    assert [m.taxon for m in default_matcher().find(text)] == ([taxon] if taxon else [])

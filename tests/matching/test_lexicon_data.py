@@ -37,10 +37,11 @@ ANIMAL_SPECIES_LANGUAGES = {"en", "fr", "es", "pt", "de", "zh", "vi"}
 LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Z][a-z]{3})?$")
 # The languages online wildlife trade is conducted in; zh is Simplified (and forms common to
 # both scripts), zh-Hant Traditional words that still differ once folded to Simplified,
-# hi-Latn romanised Hindi.
+# hi-Latn romanised Hindi, zh-Latn the pinyin initials Chinese sellers write for a word a
+# platform filters (XY料 for 象牙料).
 LANGUAGES = {
     "en", "fr", "es", "pt", "de", "it", "nl", "ru", "ar", "hi", "hi-Latn", "sw",
-    "zh", "zh-Hant", "ja", "ko", "vi", "th", "id", "ms",
+    "zh", "zh-Hant", "zh-Latn", "ja", "ko", "vi", "th", "id", "ms",
 }  # fmt: skip
 # Honest floors: how many entries carry names or trade terms in each language (a little
 # below the counts of curated-2026.11.3, so that a careless deletion shows).
@@ -53,6 +54,7 @@ MIN_ENTRIES_PER_LANGUAGE = {
 SCRIPTS = {
     "zh": ("CJK",),
     "zh-Hant": ("CJK",),
+    "zh-Latn": ("LATIN", "CJK"),  # initials with the Chinese word they hide in: XY料
     "ja": ("CJK", "HIRAGANA", "KATAKANA", "IDEOGRAPHIC"),
     "ko": ("HANGUL",),
     "th": ("THAI",),
