@@ -1263,14 +1263,17 @@ class _WordSet:
     words: frozenset[str]  # folded single words of scripts written with spaces
     phrases: tuple[str, ...]  # folded phrases of several words ("không phải")
     unspaced: tuple[str, ...]  # words of scripts written without spaces (不, 没有, 和)
+    phrase_extra: int = 0  # words of the longest phrase, less one
 
     @classmethod
     def of(cls, value: Any, where: str) -> _WordSet:
         keys = _folded_words(value, where)
+        phrases = tuple(sorted(k for k in keys if " " in k))
         return cls(
             words=frozenset(k for k in keys if " " not in k and not _unspaced(k[0])),
-            phrases=tuple(sorted(k for k in keys if " " in k)),
+            phrases=phrases,
             unspaced=tuple(sorted(k for k in keys if _unspaced(k[0]))),
+            phrase_extra=max((p.count(" ") for p in phrases), default=0),
         )
 
     def last(self, tokens: Sequence[str], window: int, adjacent: bool = False) -> int | None:
@@ -1299,7 +1302,9 @@ class _WordSet:
             if count >= window:
                 break
         if self.phrases:
-            joined = f" {' '.join(tokens[-window:])} "
+            # A phrase counts when its last word is among the last `window` words: "không
+            # phải" right before a term denies it, with `window` 1.
+            joined = f" {' '.join(tokens[-(window + self.phrase_extra) :])} "
             for phrase in self.phrases:
                 if f" {phrase} " in joined:
                     return max(0, len(tokens) - window)
@@ -2337,6 +2342,11 @@ class SpeciesMatcher:
                 if _unspaced(token[0]):
                     word = next(w for w in self._negators.unspaced if token.endswith(w))
                     return None if _asks(token[: -len(word)], word) else word
+                if token not in self._negators.words:  # the end of a phrase: "không phải"
+                    ending = f" {' '.join(head)} "
+                    return next(
+                        (p for p in self._negators.phrases if ending.endswith(f" {p} ")), token
+                    )
                 return token
         return None
 

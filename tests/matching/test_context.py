@@ -819,3 +819,12 @@ def test_a_replica_word_ending_in_an_affirmation_is_no_affirmation(text: str, ke
 )
 def test_pinyin_initials_with_a_chinese_product_word(text: str, taxon: str | None) -> None:
     assert [m.taxon for m in default_matcher().find(text)] == ([taxon] if taxon else [])
+
+
+def test_a_negation_of_two_words_right_before_a_term_denies_it() -> None:
+    """Vietnamese 'không phải' (is not) is two words; right before a term it denies it, as
+    'not' does in English."""
+    [overruled] = default_matcher().assess("Lược sừng trâu. Không phải sừng tê nha").overruled
+    assert overruled.match.term == "sừng tê"
+    assert overruled.reason.startswith("negation 'khong phai'")
+    assert default_matcher().find("Sừng tê nguyên, không phải sừng trâu")
