@@ -286,7 +286,13 @@ class Intake:
         if key is not None and (replay := await self.replay(key)) is not None:
             return replay
         loop = asyncio.get_running_loop()
-        prepared = await loop.run_in_executor(None, self._prepare_files, submission.files)
+        # Decoding and storing pictures is blocking work for a thread; a text-only report,
+        # most of them, has none, and skips the two hand-offs.
+        prepared = (
+            await loop.run_in_executor(None, self._prepare_files, submission.files)
+            if submission.files
+            else []
+        )
         analysis = await self.analyse(listing_facts(fields))
 
         digests = [item.sha256 for item, _ in prepared]
@@ -295,7 +301,8 @@ class Intake:
         recorded = False
         try:
             try:
-                await loop.run_in_executor(None, self._store_files, prepared, created)
+                if prepared:
+                    await loop.run_in_executor(None, self._store_files, prepared, created)
             except EvidenceError as exc:  # a full disk: 507, the files written are discarded
                 raise ApiError(exc.status, exc.code, str(exc)) from None
             for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
