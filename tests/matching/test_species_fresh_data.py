@@ -46,6 +46,7 @@ ROUNDS = {
     "fresh26": 260,
     "fresh27": 251,
     "fresh28": 254,
+    "fresh30": 250,
 }
 
 
