@@ -2436,13 +2436,23 @@ class SpeciesMatcher:
         denial = cues.denied_after[found.end]
         if denial is not None:
             return f"negation '{denial}' after '{found.term}'", "negation"
+        affirmed: bool | None = None
         for start, end, target in cues.whole:
             rule = self._cue_rules[target]
-            if rule.applies(taxon, hit.kind, hit.key) and not (
+            if not rule.applies(taxon, hit.kind, hit.key) or (
                 start < found.end and found.start < end
             ):
+                continue
+            if rule.affirmable:  # "genuine elephant ivory" in a listing that says "mammoth"
+                if found.start not in cues.affirmed:
+                    cues.affirmed[found.start] = self._affirmed(text, found.start)
+                affirmed = cues.affirmed[found.start]
+                if affirmed:
+                    continue
+            if (start, end) not in cues.negated:  # "not mammoth", 非猛犸
+                cues.negated[start, end] = self._negated(text, start, end)
+            if not cues.negated[start, end]:
                 return f"{rule.label} '{text[start:end]}' in the listing", rule.rule
-        affirmed: bool | None = None
         for start, end, target in nearby:
             if start < found.end and found.start < end:
                 continue  # a cue inside the term is the lexicon's business

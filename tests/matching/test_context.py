@@ -828,3 +828,20 @@ def test_a_negation_of_two_words_right_before_a_term_denies_it() -> None:
     assert overruled.match.term == "sừng tê"
     assert overruled.reason.startswith("negation 'khong phai'")
     assert default_matcher().find("Sừng tê nguyên, không phải sừng trâu")
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("Mammoth ivory pendant, hand carved from a permafrost tusk", False),
+        ("猛犸象牙 原料 带证 西伯利亚原牙皮料", False),
+        ("Ivory bangle, old stock, not mammoth, not bone", True),  # the cue taken back
+        ("象牙手镯 老料 能看到人字纹 非猛犸非骨", True),
+        ("Mammoth ivory and genuine elephant ivory netsuke, two pieces", True),
+    ],
+)
+def test_a_listing_of_mammoth_ivory_calls_it_ivory_again(text: str, kept: bool) -> None:
+    """A whole-text cue reaches every mention of the listing, unless a negation takes it
+    back or the mention is affirmed."""
+    found = [m.taxon for m in default_matcher().find(text)]
+    assert ("Elephantidae" in found) is kept
