@@ -1,6 +1,6 @@
 """Sanity of the fresh species evaluation set, tests/data/species_fresh.jsonl.
 
-Written in thirty-two rounds (splits "fresh" to "fresh32"), like the blind set, by writers who
+Written in thirty-three rounds (splits "fresh" to "fresh33"), like the blind set, by writers who
 saw neither the matcher, its lexicon and context rules nor the other sets; each round was
 scored once as written (the figure for listings never seen) and then tuned on. These
 tests check only that it is well formed.
@@ -50,6 +50,7 @@ ROUNDS = {
     "fresh30": 250,
     "fresh31": 240,
     "fresh32": 244,
+    "fresh33": 220,
 }
 
 
