@@ -603,6 +603,13 @@ def _title_around(text: str, start: int, end: int) -> str | None:
     return None
 
 
+def _fold_tokens(tokens: Iterable[str]) -> list[str]:
+    """`tokens` (words of `_GAP_WORD`) folded as the lexicon's words are; a run of marks
+    alone folds to nothing and is no word."""
+    folded = (token.lower() if token.isascii() else fold(token) for token in tokens)
+    return [token for token in folded if token]
+
+
 def _asks(before: str, negation: str) -> bool:
     """Whether a Chinese negation is the middle of a question rather than a denial: the
     A-not-A form repeats the verb around it (有没有, 是不是, 卖不卖: "is there", "is it",
@@ -1309,6 +1316,11 @@ class _WordSet:
                 if f" {phrase} " in joined:
                     return max(0, len(tokens) - window)
         return None
+
+    def ending_phrase(self, tokens: Sequence[str]) -> str | None:
+        """The phrase of these that `tokens` end with, or None."""
+        ending = f" {' '.join(tokens[-(self.phrase_extra + 1) :])} "
+        return next((p for p in self.phrases if ending.endswith(f" {p} ")), None)
 
     def among(self, tokens: Sequence[str]) -> bool:
         """Whether any of these words is in `tokens`."""
@@ -2343,10 +2355,7 @@ class SpeciesMatcher:
                     word = next(w for w in self._negators.unspaced if token.endswith(w))
                     return None if _asks(token[: -len(word)], word) else word
                 if token not in self._negators.words:  # the end of a phrase: "không phải"
-                    ending = f" {' '.join(head)} "
-                    return next(
-                        (p for p in self._negators.phrases if ending.endswith(f" {p} ")), token
-                    )
+                    return self._negators.ending_phrase(head) or token
                 return token
         return None
 
@@ -2377,12 +2386,7 @@ class SpeciesMatcher:
         cut = _last_sentence_end(before)
         for boundary in _CLAUSE_END.finditer(before, cut):
             cut = boundary.end()
-        # A run of marks alone folds to nothing: it is no word.
-        tokens = (
-            token.lower() if token.isascii() else fold(token)
-            for token in _GAP_WORD.findall(before, cut)
-        )
-        return [token for token in tokens if token]
+        return _fold_tokens(_GAP_WORD.findall(before, cut))
 
     def _gap(self, gap: str, limit: int = CONTEXT_REACH) -> _Gap:
         """What lies in `gap`; once it holds more than `limit` words, only that is certain."""
@@ -2395,8 +2399,7 @@ class SpeciesMatcher:
         raw = _GAP_WORD.findall(gap)
         if len(raw) > limit:
             return _Gap(len(raw), sentence=True, clause=True, conjunction=True, part=True)
-        tokens = [token.lower() if token.isascii() else fold(token) for token in raw]
-        tokens = [token for token in tokens if token]  # marks alone fold to nothing
+        tokens = _fold_tokens(raw)
         words = sum(
             math.ceil(len(token) / UNSPACED_WORD) if _unspaced(token[0]) else 1 for token in tokens
         )
@@ -2436,22 +2439,14 @@ class SpeciesMatcher:
         denial = cues.denied_after[found.end]
         if denial is not None:
             return f"negation '{denial}' after '{found.term}'", "negation"
-        affirmed: bool | None = None
         for start, end, target in cues.whole:
             rule = self._cue_rules[target]
             if not rule.applies(taxon, hit.kind, hit.key) or (
                 start < found.end and found.start < end
             ):
                 continue
-            if rule.affirmable:  # "genuine elephant ivory" in a listing that says "mammoth"
-                if found.start not in cues.affirmed:
-                    cues.affirmed[found.start] = self._affirmed(text, found.start)
-                affirmed = cues.affirmed[found.start]
-                if affirmed:
-                    continue
-            if (start, end) not in cues.negated:  # "not mammoth", 非猛犸
-                cues.negated[start, end] = self._negated(text, start, end)
-            if not cues.negated[start, end]:
+            # "genuine elephant ivory", "not mammoth" in a listing that says "mammoth"
+            if not self._disarmed(rule, text, found.start, start, end, cues):
                 return f"{rule.label} '{text[start:end]}' in the listing", rule.rule
         for start, end, target in nearby:
             if start < found.end and found.start < end:
@@ -2473,20 +2468,26 @@ class SpeciesMatcher:
                 or (gap.part and rule.not_past_parts)
             ):
                 continue
-            if rule.affirmable:
-                if affirmed is None:
-                    if found.start not in cues.affirmed:
-                        cues.affirmed[found.start] = self._affirmed(text, found.start)
-                    affirmed = cues.affirmed[found.start]
-                if affirmed:
-                    continue
-            if (start, end) not in cues.negated:
-                cues.negated[start, end] = self._negated(text, start, end)
-            if cues.negated[start, end]:
+            if self._disarmed(rule, text, found.start, start, end, cues):
                 continue
             side = "before" if before else "after"
             return f"{rule.label} '{text[start:end]}' {side} '{found.term}'", rule.rule
         return None
+
+    def _disarmed(
+        self, rule: _CueRule, text: str, match_start: int, start: int, end: int, cues: _Cues
+    ) -> bool:
+        """Whether the cue at text[start:end] does not count against the match starting at
+        `match_start`: a word affirms the match ("genuine ivory") and the rule lets it, or a
+        negation takes the cue back ("not faux", 非猛犸). Each is asked once per text."""
+        if rule.affirmable:
+            if match_start not in cues.affirmed:
+                cues.affirmed[match_start] = self._affirmed(text, match_start)
+            if cues.affirmed[match_start]:
+                return True
+        if (start, end) not in cues.negated:
+            cues.negated[start, end] = self._negated(text, start, end)
+        return cues.negated[start, end]
 
 
 @dataclass(frozen=True, slots=True)
