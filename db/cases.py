@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlmodel import col, func, select
+from sqlmodel import Session, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import (
@@ -60,19 +60,30 @@ UNIT_KINDS = ("routed", "rerouted", "shared", "merged", "split")
 MAX_REROUTE_CANDIDATES = 6
 
 
-async def units_of(session: AsyncSession, case_id: int) -> list[str]:
-    rows = await session.exec(
+def case_units(session: Session, case_id: int) -> list[str]:
+    """The codes of the units a case is with, in order."""
+    rows = session.exec(
         select(CaseUnit.unit_code).where(CaseUnit.case_id == case_id).order_by(CaseUnit.unit_code)
     )
     return list(rows.all())
 
 
-async def current_case(session: AsyncSession, case_id: int | None) -> Case | None:
+async def units_of(session: AsyncSession, case_id: int) -> list[str]:
+    """`case_units` through an async session."""
+    return await session.run_sync(case_units, case_id)
+
+
+def followed_case(session: Session, case_id: int | None) -> Case | None:
     """The case `case_id` is now: itself, or the case it was merged into, followed to the end."""
-    case = await session.get(Case, case_id) if case_id is not None else None
+    case = session.get(Case, case_id) if case_id is not None else None
     while case is not None and case.merged_into_id is not None:
-        case = await session.get(Case, case.merged_into_id)
+        case = session.get(Case, case.merged_into_id)
     return case
+
+
+async def current_case(session: AsyncSession, case_id: int | None) -> Case | None:
+    """`followed_case` through an async session."""
+    return await session.run_sync(followed_case, case_id)
 
 
 async def refresh_case(session: AsyncSession, case: Case) -> None:

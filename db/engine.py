@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -54,6 +55,34 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("pool_pre_ping", True)
     engine = create_async_engine(url, **kwargs)
     event.listen(engine.sync_engine, "handle_error", _flag_disconnects)
+    return engine
+
+
+def sqlite_file(url: str) -> bool:
+    """Whether `url` is a SQLite database in a file (not in memory)."""
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
+
+
+def create_sqlite_writer_engine(url: str) -> Engine:
+    """A synchronous engine (the standard `sqlite3` module) on the SQLite file of `url`,
+    for `db.writer.SQLiteWriter`'s thread.
+
+    Its transactions begin with BEGIN IMMEDIATE, taking the write lock at once, and are
+    begun by SQLAlchemy rather than by `sqlite3` (whose own handling knows no savepoints):
+    the writer groups reports in one transaction with a savepoint each.
+    """
+    engine = create_sync_engine(make_url(url).set(drivername="sqlite"))
+
+    def on_connect(dbapi_connection: Any, record: Any) -> None:
+        _sqlite_on_connect(dbapi_connection, record)
+        dbapi_connection.isolation_level = None
+
+    def on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    event.listen(engine, "connect", on_connect)
+    event.listen(engine, "begin", on_begin)
     return engine
 
 

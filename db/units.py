@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Text, cast
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import Unit
@@ -50,7 +50,7 @@ def _rule_of_row(row: Sequence[Any]) -> UnitRule:
     )
 
 
-async def unit_rules(session: AsyncSession) -> list[UnitRule]:
+def read_unit_rules(session: Session) -> list[UnitRule]:
     """The active units as routing rules, in code order, as the database holds them now.
 
     While the directory is unchanged every call returns the same list, which callers must
@@ -58,10 +58,15 @@ async def unit_rules(session: AsyncSession) -> list[UnitRule]:
     """
     global _cached
     query = select(*_ROUTING_COLUMNS).where(col(Unit.active)).order_by(col(Unit.code))
-    rows = [tuple(row) for row in (await session.exec(query)).all()]  # type: ignore[call-overload]
+    rows = [tuple(row) for row in session.exec(query).all()]  # type: ignore[call-overload]
     if rows != _cached[0]:
         _cached = (rows, [_rule_of_row(row) for row in rows])
     return _cached[1]
+
+
+async def unit_rules(session: AsyncSession) -> list[UnitRule]:
+    """`read_unit_rules` through an async session."""
+    return await session.run_sync(read_unit_rules)
 
 
 def seed_unit_rules() -> list[UnitRule]:

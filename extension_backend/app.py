@@ -9,6 +9,7 @@ from aiohttp import web
 
 from db.bootstrap import prepare
 from db.engine import create_engine, session_factory
+from db.writer import intake_writer
 from extension_backend import (
     api,
     case_actions_api,
@@ -58,12 +59,16 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     await asyncio.to_thread(ready_place_index, settings)
     images = ImageIndex()
     async with app[keys.SESSIONS]() as session:
-        await images.catch_up(session)  # rebuild the near-duplicate index from the database
+        await session.run_sync(images.catch_up)  # the near-duplicate index, from the database
+    writer = intake_writer(settings.effective_database_url, app[keys.SESSIONS])
     app[keys.INTAKE] = Intake(
-        settings, app[keys.SESSIONS], app[keys.STORE], app[keys.MATCHER], images
+        settings, app[keys.SESSIONS], writer, app[keys.STORE], app[keys.MATCHER], images
     )
-    yield
-    await engine.dispose()
+    try:
+        yield
+    finally:
+        await writer.close()
+        await engine.dispose()
 
 
 async def proof_of_work_context(app: web.Application) -> AsyncIterator[None]:

@@ -8,12 +8,11 @@ instance) through an id watermark, so several instances behind one PostgreSQL ag
 
 from __future__ import annotations
 
-import asyncio
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel import Session, col, select
 
 from db.models import ImageHash
 from matching.fingerprints import DEFAULT_HASH_TYPE, Fingerprint, HashType, Unhashable
@@ -59,28 +58,33 @@ class ImageIndex:
         self.hash_type = hash_type
         self.index = HashIndex(bits=hash_type.bits)
         self.watermark = 0
-        self._lock = asyncio.Lock()
+        self._lock = threading.Lock()
 
-    async def catch_up(self, session: AsyncSession) -> int:
-        """Add the hashes stored since the last call; returns how many were added."""
-        async with self._lock:
-            rows = (
-                await session.exec(
-                    select(ImageHash.id, ImageHash.evidence_id, ImageHash.value)
-                    .where(col(ImageHash.id) > self.watermark)
-                    .where(ImageHash.algorithm == self.hash_type.name)
-                    .order_by(col(ImageHash.id))
-                )
-            ).all()
-            if not rows:
+    def catch_up(self, session: Session) -> int:
+        """Add the hashes stored since the last call; returns how many were added.
+
+        Called from intake's writer (a thread of its own on SQLite) and from the event
+        loop: the rows are read outside the lock, and only those still above the watermark
+        are added, so two calls at once add each hash once and never wait on each other's
+        query.
+        """
+        rows = session.exec(
+            select(ImageHash.id, ImageHash.evidence_id, ImageHash.value)
+            .where(col(ImageHash.id) > self.watermark)
+            .where(ImageHash.algorithm == self.hash_type.name)
+            .order_by(col(ImageHash.id))
+        ).all()
+        with self._lock:
+            fresh = [row for row in rows if row[0] is not None and row[0] > self.watermark]
+            if not fresh:
                 return 0
             self.index.add_many(
-                [evidence for _, evidence, _ in rows],
-                [int.from_bytes(value, "big") for _, _, value in rows],
+                [evidence for _, evidence, _ in fresh],
+                [int.from_bytes(value, "big") for _, _, value in fresh],
             )
             self.index.flush()
-            self.watermark = max(row_id for row_id, _, _ in rows if row_id is not None)
-            return len(rows)
+            self.watermark = max(row_id for row_id, _, _ in fresh if row_id is not None)
+            return len(fresh)
 
     def lookup(
         self, fingerprints: Sequence[Fingerprint | None], nearest: int | None = None

@@ -1,16 +1,16 @@
 """The one path from a submission to a stored, routed case.
 
 Every channel (the JSON API, multipart uploads from the extension, the bot) ends in
-`Intake.submit`: validate → clean and store evidence → analyse with `matching` → attach to
-a case → prioritise → route → write report, evidence, analysis, routing and outbox rows in
-one transaction. If anything fails, nothing of the report remains: the transaction rolls
-back and the evidence files this submission created are removed.
+`Intake.submit`: validate → clean and store evidence → then in one transaction, run by the
+instance's writer (`db.writer`): analyse with `matching` against the units directory as it
+is → attach to a case → prioritise → route → write report, evidence, analysis, routing and
+outbox rows. If anything fails, nothing of the report remains: the transaction rolls back
+and the evidence files this submission created are removed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 import secrets
@@ -18,17 +18,17 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel import Session, col, select
 
-from db.cases import current_case, units_of
-from db.engine import SessionFactory, is_sqlite
+from db.cases import case_units, followed_case
+from db.engine import SessionFactory
 from db.models import (
     Analysis as AnalysisRow,
 )
@@ -47,7 +47,8 @@ from db.models import (
 )
 from db.outbox import deliveries_for
 from db.types import utcnow
-from db.units import unit_rules
+from db.units import read_unit_rules, unit_rules
+from db.writer import Writer
 from extension_backend.auth import Principal, hash_secret, new_secret, same_secret
 from extension_backend.errors import ApiError, invalid
 from extension_backend.evidence import (
@@ -64,9 +65,9 @@ from matching.analysis import PRIORITY_CONFIDENCE, Analysis, analyze, joined_to_
 from matching.fingerprints import Fingerprint
 from matching.jurisdiction import Signal
 from matching.listing import Listing as ListingFacts
-from matching.routing import NoRoute, Taxon
+from matching.routing import NoRoute, Taxon, UnitRule
 from matching.species import SpeciesMatcher
-from matching.urls import InvalidURL
+from matching.urls import InvalidURL, canonical_url
 
 log = logging.getLogger(__name__)
 
@@ -223,45 +224,35 @@ class Intake:
         self,
         settings: Settings,
         sessions: SessionFactory,
+        writer: Writer,
         store: EvidenceStore,
         matcher: SpeciesMatcher,
         images: ImageIndex,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
+        #: Runs each report's transaction (`db.writer`): on SQLite one thread of its own,
+        #: which also makes this instance's reports take turns.
+        self.writer = writer
         self.store = store
         self.matcher = matcher
         self.images = images
         self._image_turn = asyncio.Lock()
-        #: SQLite takes one writer at a time. Reports of this instance take turns here, in
-        #: arrival order, instead of each polling the database's lock with SQLite's busy
-        #: handler (sleeps of up to 100 ms apiece, which made the p99 latency seconds under
-        #: 16 concurrent reports). Other writers (the CLI, the delivery worker) still meet
-        #: the busy timeout. With SQLite this turn is also the image turn.
-        self._sqlite_turn = asyncio.Lock() if is_sqlite(settings.effective_database_url) else None
         #: Digests of the files of submissions under way in this instance (see `_discard`).
         self._in_flight: Counter[str] = Counter()
 
-    def _write_turn(
-        self, fingerprinted: bool = False
-    ) -> contextlib.AbstractAsyncContextManager[Any]:
-        """The turn a write of this instance takes: SQLite's one writer at a time, else the
-        image turn for a report with pictures to look up, else none."""
-        if self._sqlite_turn is not None:
-            return self._sqlite_turn
-        return self._image_turn if fingerprinted else contextlib.nullcontext()
-
     async def spend_proof(self, proof: Proof, now: float) -> None:
-        """Records a proof of work as used (`proof_of_work.spend`), in this instance's
-        SQLite write turn like a report, so it does not meet a report's write in SQLite's
-        busy handler."""
-        async with self._write_turn(), self.sessions() as session:
-            await spend(session, proof, now)
+        """Records a proof of work as used (`proof_of_work.spend`), through the writer like
+        a report, so on SQLite it does not meet a report's write in SQLite's busy handler."""
+        await self.writer.run(lambda session: spend(session, proof, now))
 
     async def analyse(self, facts: ListingFacts) -> Analysis:
         """Analyse a listing against the current units directory; stores nothing."""
         async with self.sessions() as session:
             units = await unit_rules(session)
+        return self._analysed(facts, units)
+
+    def _analysed(self, facts: ListingFacts, units: Sequence[UnitRule]) -> Analysis:
         try:
             return analyze(facts, units, self.matcher)
         except InvalidURL as exc:
@@ -285,6 +276,11 @@ class Intake:
         key = submission.idempotency_key
         if key is not None and (replay := await self.replay(key)) is not None:
             return replay
+        if fields.get("url"):
+            try:  # refused before any file is stored; analysed in the transaction
+                canonical_url(str(fields["url"]))
+            except InvalidURL as exc:
+                raise invalid("url", str(exc), code="invalid_url") from None
         loop = asyncio.get_running_loop()
         # Decoding and storing pictures is blocking work for a thread; a text-only report,
         # most of them, has none, and skips the two hand-offs.
@@ -293,7 +289,6 @@ class Intake:
             if submission.files
             else []
         )
-        analysis = await self.analyse(listing_facts(fields))
 
         digests = [item.sha256 for item, _ in prepared]
         self._in_flight.update(digests)  # before any file is written: see `_discard`
@@ -307,7 +302,7 @@ class Intake:
                 raise ApiError(exc.status, exc.code, str(exc)) from None
             for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
                 try:
-                    receipt = await self._record(submission, fields, prepared, analysis)
+                    receipt = await self._record(submission, fields, prepared)
                     recorded = True
                     return receipt
                 except IntegrityError:
@@ -457,100 +452,118 @@ class Intake:
                 created.append(item.sha256)
 
     async def _record(
+        self, submission: Submission, fields: dict[str, Any], prepared: Sequence[Prepared]
+    ) -> Receipt:
+        """Analyse and write one report in a transaction of the writer; its receipt once
+        committed.
+
+        A report with pictures to look up runs alone (its lookup must see only committed
+        hashes: see `IMAGE_INTAKE_LOCK`) and, within this instance, in the image turn.
+        """
+        fingerprinted = any(fp is not None for _, fp in prepared)
+        if not fingerprinted:
+            return await self.writer.run(partial(self._write, submission, fields, prepared))
+        async with self._image_turn:
+            return await self.writer.run(
+                partial(self._write, submission, fields, prepared), alone=True
+            )
+
+    def _write(
         self,
         submission: Submission,
         fields: dict[str, Any],
         prepared: Sequence[Prepared],
-        analysis: Analysis,
+        session: Session,
     ) -> Receipt:
+        """The report's transaction (`db.writer`): read the units, analyse, attach to a
+        case, route and add every row. The writer commits."""
         principal = submission.principal
         key = submission.idempotency_key
         fingerprinted = any(fp is not None for _, fp in prepared)
-        async with self._write_turn(fingerprinted), self.sessions() as session:
-            if fingerprinted and (await session.connection()).dialect.name == "postgresql":
-                await session.exec(select(func.pg_advisory_xact_lock(IMAGE_INTAKE_LOCK)))
-            if key is not None:
-                # A key older than the window is free again: release it from its old report.
-                await session.exec(
-                    update(Report)
-                    .where(
-                        col(Report.idempotency_key_hash) == key.digest,
-                        col(Report.created_at) < utcnow() - IDEMPOTENCY_WINDOW,
-                    )
-                    .values(idempotency_key_hash=None, idempotency_receipt=None)
+        if fingerprinted and session.connection().dialect.name == "postgresql":
+            session.exec(select(func.pg_advisory_xact_lock(IMAGE_INTAKE_LOCK)))
+        analysis = self._analysed(listing_facts(fields), _unit_rules(session))
+        if key is not None:
+            # A key older than the window is free again: release it from its old report.
+            session.exec(
+                update(Report)
+                .where(
+                    col(Report.idempotency_key_hash) == key.digest,
+                    col(Report.created_at) < utcnow() - IDEMPOTENCY_WINDOW,
                 )
-            hits: list[ImageHit] = []
-            if fingerprinted:  # a text-only report has no picture to look up
-                await self.images.catch_up(session)
-                hits = self.images.lookup([fp for _, fp in prepared], NEAREST_PER_PICTURE)
-            case, listing, duplicate, links = await self._case_for(session, analysis, fields, hits)
-            if duplicate:
-                analysis = await self._judged_with_case(session, case, analysis, fields)
-            receipt_token = None if principal else new_secret()
-            report = Report(
-                reference=new_reference(),
-                case_id=_id(case),
-                listing_id=listing.id if listing else None,
-                channel=fields.get("channel") or "api",
-                account_id=principal.account_id if principal else None,
-                receipt_hash=hash_secret(receipt_token) if receipt_token else None,
-                idempotency_key_hash=key.digest if key else None,
-                idempotency_receipt=key.seal(receipt_token) if key and receipt_token else None,
-                duplicate=duplicate,
-                status="routed",
-                submitted={k: v for k, v in fields.items() if v is not None},
-                **{k: _text(fields.get(k)) for k in _REPORT_TEXT_FIELDS},
+                .values(idempotency_key_hash=None, idempotency_receipt=None)
             )
-            session.add(report)
-            await session.flush()
-            for position, (item, fp) in enumerate(prepared):
-                evidence = Evidence(
-                    report_id=_id(report),
-                    kind=item.kind,
-                    sha256=item.sha256,
-                    original_sha256=item.original_sha256,
-                    media_type=item.media_type,
-                    size=item.size,
-                    width=item.width,
-                    height=item.height,
-                    filename=item.filename,
-                )
-                session.add(evidence)
-                if fp is None:
+        hits: list[ImageHit] = []
+        if fingerprinted:  # a text-only report has no picture to look up
+            self.images.catch_up(session)
+            hits = self.images.lookup([fp for _, fp in prepared], NEAREST_PER_PICTURE)
+        case, listing, duplicate, links = self._case_for(session, analysis, fields, hits)
+        if duplicate:
+            analysis = self._judged_with_case(session, case, analysis, fields)
+        receipt_token = None if principal else new_secret()
+        report = Report(
+            reference=new_reference(),
+            case_id=_id(case),
+            listing_id=listing.id if listing else None,
+            channel=fields.get("channel") or "api",
+            account_id=principal.account_id if principal else None,
+            receipt_hash=hash_secret(receipt_token) if receipt_token else None,
+            idempotency_key_hash=key.digest if key else None,
+            idempotency_receipt=key.seal(receipt_token) if key and receipt_token else None,
+            duplicate=duplicate,
+            status="routed",
+            submitted={k: v for k, v in fields.items() if v is not None},
+            **{k: _text(fields.get(k)) for k in _REPORT_TEXT_FIELDS},
+        )
+        session.add(report)
+        session.flush()
+        for position, (item, fp) in enumerate(prepared):
+            evidence = Evidence(
+                report_id=_id(report),
+                kind=item.kind,
+                sha256=item.sha256,
+                original_sha256=item.original_sha256,
+                media_type=item.media_type,
+                size=item.size,
+                width=item.width,
+                height=item.height,
+                filename=item.filename,
+            )
+            session.add(evidence)
+            if fp is None:
+                continue
+            session.flush()
+            session.add_all(hash_rows(_id(evidence), fp, self.images.hash_type))
+            for hit, joined in links:
+                if hit.image != position:
                     continue
-                await session.flush()
-                session.add_all(hash_rows(_id(evidence), fp, self.images.hash_type))
-                for hit, joined in links:
-                    if hit.image != position:
-                        continue
-                    session.add(
-                        ImageMatch(
-                            evidence_id=_id(evidence),
-                            matched_evidence_id=hit.evidence_id,
-                            algorithm=self.images.hash_type.name,
-                            distance=hit.distance,
-                            joined=joined,
-                        )
+                session.add(
+                    ImageMatch(
+                        evidence_id=_id(evidence),
+                        matched_evidence_id=hit.evidence_id,
+                        algorithm=self.images.hash_type.name,
+                        distance=hit.distance,
+                        joined=joined,
                     )
-            await self._record_analysis(session, report, case, analysis, not duplicate)
-            _update_case(case, analysis, fields)
-            session.add(case)
-            await _count_report(session, case, new_case=not duplicate)
-            session.add(
-                AuditEvent(
-                    actor=principal.actor if principal else "anonymous",
-                    action="report.received",
-                    object_type="report",
-                    object_id=report.reference,
-                    details={
-                        "case_id": case.id,
-                        "duplicate": duplicate,
-                        "evidence": len(prepared),
-                        "routed_to": analysis.units,
-                    },
                 )
+        self._record_analysis(session, report, case, analysis, not duplicate)
+        _update_case(case, analysis, fields)
+        session.add(case)
+        _count_report(session, case, new_case=not duplicate)
+        session.add(
+            AuditEvent(
+                actor=principal.actor if principal else "anonymous",
+                action="report.received",
+                object_type="report",
+                object_id=report.reference,
+                details={
+                    "case_id": case.id,
+                    "duplicate": duplicate,
+                    "evidence": len(prepared),
+                    "routed_to": analysis.units,
+                },
             )
-            await session.commit()
+        )
         status_url = f"{self.settings.base_url}/status/{report.reference}"
         if receipt_token:
             status_url += f"#receipt={receipt_token}"
@@ -566,7 +579,7 @@ class Intake:
             receipt_token=receipt_token,
         )
 
-    async def _recently_told(self, session: AsyncSession, case_id: int, unit_code: str) -> bool:
+    def _recently_told(self, session: Session, case_id: int, unit_code: str) -> bool:
         """Whether `unit_code`'s channels were given a notification of this case within
         `update_quiet_minutes`. A listing reported thousands of times (a campaign, a bot, a
         seller probing) stays one case whose count grows, and the unit hears of it at most
@@ -575,7 +588,7 @@ class Intake:
         that is still one row per period, not one per report.)
         """
         since = utcnow() - timedelta(minutes=self.settings.update_quiet_minutes)
-        recent = await session.exec(
+        recent = session.exec(
             select(Delivery.id)
             .where(
                 Delivery.case_id == case_id,
@@ -588,9 +601,9 @@ class Intake:
         )
         return recent.first() is not None
 
-    async def _case_for(
+    def _case_for(
         self,
-        session: AsyncSession,
+        session: Session,
         analysis: Analysis,
         fields: dict[str, Any],
         hits: Sequence[ImageHit],
@@ -604,22 +617,22 @@ class Intake:
         """
         url = analysis.url
         if url is not None:
-            known = (await session.exec(select(Listing).where(Listing.url_key == url.key))).first()
+            known = (session.exec(select(Listing).where(Listing.url_key == url.key))).first()
             if known is not None:
-                case = await session.get(Case, known.case_id)
+                case = session.get(Case, known.case_id)
                 assert case is not None
                 return case, known, True, [(hit, False) for hit in hits]
         joined: Case | None = None
         links: list[tuple[ImageHit, bool]] = []
         linked: set[tuple[int, int | None]] = set()
         for hit in hits:
-            case = await _case_of_evidence(session, hit.evidence_id)
+            case = _case_of_evidence(session, hit.evidence_id)
             link = (hit.image, case.id if case else None)
             if link in linked:
                 continue  # a farther copy in a case this picture is already linked to
             linked.add(link)
             if joined is None and case is not None:
-                units = set(await units_of(session, _id(case)))
+                units = set(case_units(session, _id(case)))
                 if set(analysis.units) <= units:
                     joined = case
                     links.append((hit, True))
@@ -634,7 +647,7 @@ class Intake:
                 title=_text(fields.get("title"))[:1000],
             )
             session.add(joined)
-            await session.flush()
+            session.flush()
         duplicate = any(was_joined for _, was_joined in links)
         listing = None
         if url is not None:
@@ -646,16 +659,16 @@ class Intake:
                 case_id=_id(joined),
             )
             session.add(listing)
-            await session.flush()  # a concurrent insert of the same key fails here, retried
+            session.flush()  # a concurrent insert of the same key fails here, retried
         return joined, listing, duplicate, links
 
-    async def _judged_with_case(
-        self, session: AsyncSession, case: Case, analysis: Analysis, fields: dict[str, Any]
+    def _judged_with_case(
+        self, session: Session, case: Case, analysis: Analysis, fields: dict[str, Any]
     ) -> Analysis:
         """Re-weigh jurisdiction and routing with the signals and species of the case's
         earlier reports (the species for the units' taxa filters)."""
         latest = (
-            await session.exec(
+            session.exec(
                 select(JurisdictionDecision)
                 .where(JurisdictionDecision.case_id == case.id)
                 .order_by(col(JurisdictionDecision.id).desc())
@@ -666,14 +679,14 @@ class Intake:
             analysis,
             earlier,
             case.appendix,
-            await unit_rules(session),
+            _unit_rules(session),
             _text(fields.get("reporter_country")),
-            await _case_species(session, _id(case)),
+            _case_species(session, _id(case)),
         )
 
-    async def _record_analysis(
+    def _record_analysis(
         self,
-        session: AsyncSession,
+        session: Session,
         report: Report,
         case: Case,
         analysis: Analysis,
@@ -692,7 +705,7 @@ class Intake:
             url_key=analysis.url.key if analysis.url else None,
         )
         session.add(row)
-        await session.flush()
+        session.flush()
         for match in analysis.species:
             session.add(
                 SpeciesMatch.of(
@@ -713,23 +726,16 @@ class Intake:
         routed: set[str] = set()
         if not new_case:  # a case opened by this report has no units yet
             routed = set(
-                (
-                    await session.exec(
-                        select(CaseUnit.unit_code).where(CaseUnit.case_id == case.id)
-                    )
-                ).all()
+                (session.exec(select(CaseUnit.unit_code).where(CaseUnit.case_id == case.id))).all()
             )
         codes = [route.unit for route in analysis.routes]
-        units = {
-            unit.code: unit
-            for unit in (await session.exec(select(Unit).where(col(Unit.code).in_(codes)))).all()
-        }
+        units = _units(session, codes)
         for route in analysis.routes:
             if route.unit not in routed:
                 session.add(CaseUnit(case_id=_id(case), unit_code=route.unit, reason=route.reason))
             unit = units.get(route.unit)
             assert unit is not None, "routing returned a unit that is not in the directory"
-            notify = route.unit not in routed or not await self._recently_told(
+            notify = route.unit not in routed or not self._recently_told(
                 session, _id(case), route.unit
             )
             session.add_all(deliveries_for(unit, _id(case), _id(report), channels=notify))
@@ -759,6 +765,27 @@ def _id(row: Any) -> int:
     return int(row.id)
 
 
+def _unit_rules(session: Session) -> list[UnitRule]:
+    """The routing rules, read once per session: a writer's session is one transaction,
+    which on SQLite holds a group of reports (intake never changes the directory)."""
+    rules = session.info.get("unit_rules")
+    if rules is None:
+        rules = session.info["unit_rules"] = read_unit_rules(session)
+    return rules
+
+
+def _units(session: Session, codes: Sequence[str]) -> dict[str, Unit]:
+    """The units of `codes`, each read once per session (as `_unit_rules`)."""
+    known: dict[str, Unit] = session.info.setdefault("units", {})
+    missing = [code for code in codes if code not in known]
+    if missing:
+        known.update(
+            (unit.code, unit)
+            for unit in session.exec(select(Unit).where(col(Unit.code).in_(missing))).all()
+        )
+    return {code: known[code] for code in codes if code in known}
+
+
 def _update_case(case: Case, analysis: Analysis, fields: dict[str, Any]) -> None:
     """Fold one more report into its case: the most urgent priority wins."""
     if analysis.priority_rank < case.priority_rank:
@@ -775,7 +802,7 @@ def _update_case(case: Case, analysis: Analysis, fields: dict[str, Any]) -> None
 _CASE_FOLDED = ("priority", "priority_rank", "appendix", "country", "title", "updated_at")
 
 
-async def _count_report(session: AsyncSession, case: Case, *, new_case: bool) -> None:
+def _count_report(session: Session, case: Case, *, new_case: bool) -> None:
     """One more report on `case`, counted in the database: concurrent reports of one
     listing each add one (a count read and written back here would lose all but the last
     of them). The row stays locked until the report commits, on PostgreSQL as on SQLite.
@@ -790,9 +817,9 @@ async def _count_report(session: AsyncSession, case: Case, *, new_case: bool) ->
         return
     table = Case.__table__  # type: ignore[attr-defined]
     values = {name: getattr(case, name) for name in _CASE_FOLDED}
-    connection = await session.connection()
+    connection = session.connection()
     count = (
-        await connection.execute(
+        connection.execute(
             update(table)
             .where(table.c.id == case.id)
             .values(report_count=table.c.report_count + 1, **values)
@@ -804,11 +831,11 @@ async def _count_report(session: AsyncSession, case: Case, *, new_case: bool) ->
     set_committed_value(case, "report_count", count)
 
 
-async def _case_species(session: AsyncSession, case_id: int) -> list[Taxon]:
+def _case_species(session: Session, case_id: int) -> list[Taxon]:
     """The taxa the case's earlier reports named surely enough to set a priority, each once:
     what a unit's taxa filter judges the case by, as `matching.analysis.routing_species`."""
     rows = (
-        await session.exec(
+        session.exec(
             select(SpeciesMatch)
             .join(AnalysisRow, col(AnalysisRow.id) == SpeciesMatch.analysis_id)
             .join(Report, col(Report.id) == AnalysisRow.report_id)
@@ -820,13 +847,13 @@ async def _case_species(session: AsyncSession, case_id: int) -> list[Taxon]:
     return list(dict.fromkeys(taxa))
 
 
-async def _case_of_evidence(session: AsyncSession, evidence_id: int) -> Case | None:
+def _case_of_evidence(session: Session, evidence_id: int) -> Case | None:
     """The case an evidence file is in now, following merges."""
     case_id = (
-        await session.exec(
+        session.exec(
             select(Report.case_id)
             .join(Evidence, col(Evidence.report_id) == Report.id)
             .where(Evidence.id == evidence_id)
         )
     ).first()
-    return await current_case(session, case_id)
+    return followed_case(session, case_id)

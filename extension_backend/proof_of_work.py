@@ -45,8 +45,7 @@ import altcha
 from pydantic import BaseModel, Field
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel import Session, col
 
 from db.models import SpentProof
 from extension_backend.errors import ApiError
@@ -183,20 +182,20 @@ class ProofOfWork:
         return Proof(nonce=params.nonce, expires_at=expires_at)
 
 
-async def spend(session: AsyncSession, proof: Proof, now: float) -> None:
-    """Records `proof` as used and commits; 403 `proof_reused` when any instance has.
+def spend(session: Session, proof: Proof, now: float) -> None:
+    """Records `proof` as used; 403 `proof_reused` when any instance has. The caller
+    commits (intake's writer, as a report).
 
     First drops the records of challenges that expired more than the clock slack before
     `now` (another instance's clock may run a little behind this one's), so the table keeps
     only challenges that could still be sent.
     """
     stale = int(now) - CLOCK_SLACK_SECONDS
-    await session.exec(delete(SpentProof).where(col(SpentProof.expires_at) < stale))
+    session.exec(delete(SpentProof).where(col(SpentProof.expires_at) < stale))
     session.add(SpentProof(nonce=proof.nonce, expires_at=proof.expires_at))
     try:
-        await session.commit()
+        session.flush()
     except IntegrityError:
-        await session.rollback()
         raise _refuse(
             403, "proof_reused", "this challenge was already used; solve a new one"
         ) from None

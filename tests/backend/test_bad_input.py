@@ -177,7 +177,7 @@ async def test_malformed_multipart_body_is_400(client):
 
 
 async def test_a_failure_mid_transaction_leaves_no_rows_and_no_files(client, monkeypatch):
-    async def explode(*args, **kwargs):
+    def explode(*args, **kwargs):  # inside the report's (synchronous) transaction
         raise RuntimeError("the disk is on fire")
 
     monkeypatch.setattr(Intake, "_record_analysis", explode)

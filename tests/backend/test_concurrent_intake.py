@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from itertools import cycle
 from typing import Any
 
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 from PIL import Image, ImageOps
+from sqlalchemy.util import await_only
+from sqlalchemy.util.concurrency import in_greenlet
 
 from db.models import Case, Listing, Report
 from extension_backend import keys
@@ -104,11 +107,19 @@ async def test_a_report_paused_before_commit_is_waited_for_by_the_other_instance
     original = intake._record_analysis
     written = asyncio.Event()
 
-    async def slow_record_analysis(*args: Any) -> None:
-        await original(*args)
+    def slow_record_analysis(*args: Any) -> None:
+        # Intake's transaction is synchronous code (`db.writer`): on PostgreSQL the async
+        # session runs it in the loop, and `await_only` waits from inside it as its
+        # statements do, leaving the loop free; on SQLite it runs in the writer's thread.
+        original(*args)
         if not written.is_set():  # only the first report pauses, hashes written
-            written.set()
-            await asyncio.sleep(1.0)
+            loop.call_soon_threadsafe(written.set)
+            if in_greenlet():
+                await_only(asyncio.sleep(1.0))
+            else:
+                time.sleep(1.0)
+
+    loop = asyncio.get_running_loop()
 
     intake._record_analysis = slow_record_analysis
     picture = photo(650)
