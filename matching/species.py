@@ -1003,13 +1003,15 @@ class _Spelling:
             if word in self._known and joined:
                 return _Reading(word, "exact")
             if word in self._termed:
-                if word in self._phrased:
-                    return None
                 # A form the lexicon lists alone whose base it lists inside a longer term:
-                # "elefantes africanos", "afrikanischen Elefanten".
+                # "elefantes africanos", "afrikanischen Elefanten". A form inside a term of
+                # its own reads so too: "buches del Golfo" must not hide "buches de totoaba"
+                # (the text as written is scanned as well, for the term that has the form).
                 for base in bases:
                     if base in self._phrased:
                         return _Reading(base, "plural")
+                if word in self._phrased:
+                    return None
                 inflected = [form for form in self._inflect(word) if form in self._phrased]
                 if inflected:
                     return _Reading(inflected[0], "inflection", others=tuple(inflected[1:]))

@@ -287,6 +287,31 @@ def test_plural_forms(matcher: SpeciesMatcher, text: str, taxon: str, term: str)
     assert [(m.taxon, m.term) for m in matcher.find(text)] == [(taxon, term)]
 
 
+def test_a_plural_first_word_reads_as_its_base_also_when_another_term_holds_it(
+    tmp_path: Path,
+) -> None:
+    """'buches de totoaba' is 'buche de totoaba' with its first word plural; a second term
+    written with that plural ('buches del Golfo') once hid the reading."""
+    fish = {
+        "taxon": "Totoaba macdonaldi",
+        "rank": "SPECIES",
+        "family": "Sciaenidae",
+        "order": "Perciformes",
+        "class": "Actinopteri",
+        "appendix": "I",
+        "scientific": ["Totoaba macdonaldi"],
+        "names": {},
+        "trade_terms": {"es": ["buche de totoaba"]},
+    }
+    alone = tiny(tmp_path, taxa=[fish])
+    both = tiny(tmp_path, taxa=[{**fish, "code_words": {"es": ["buches del Golfo"]}}])
+    for matcher in (alone, both):
+        assert [m.term for m in matcher.find("Se compran buches de totoaba, secos")] == [
+            "buches de totoaba"
+        ]
+    assert [m.term for m in both.find("Se venden buches del Golfo")] == ["buches del Golfo"]
+
+
 def test_scientific_names_take_no_plural(matcher: SpeciesMatcher) -> None:
     assert matcher.find("Dalbergias") == []
 
