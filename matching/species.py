@@ -2118,12 +2118,13 @@ class SpeciesMatcher:
         self, canonical: str, atoms: Sequence[tuple[int, int]], first: int, last: int
     ) -> Iterable[tuple[Sequence[int], bool]]:
         """The pieces `first`..`last` of a word taken apart ("ivo_ry"), joined where their
-        joining reads as a lexicon word and not all of them are lexicon words already."""
+        joining reads as a lexicon word and not all of them are lexicon words already (a
+        single letter counts as none: "t.ê" is tê, though "t" and "e" stand in some term)."""
         index = first
         while index <= last:
             for stop in range(last, index, -1):
                 words = [canonical[a:b] for a, b in atoms[index : stop + 1]]
-                if all(self._spelling.known(word) for word in words):
+                if all(len(word) > 1 and self._spelling.known(word) for word in words):
                     continue
                 reading = self._spelling.read("".join(words), True)
                 if reading is not None and reading.how in ("exact", "plural"):

@@ -312,6 +312,14 @@ def test_a_plural_first_word_reads_as_its_base_also_when_another_term_holds_it(
     assert [m.term for m in both.find("Se venden buches del Golfo")] == ["buches del Golfo"]
 
 
+def test_two_single_letters_taken_apart_are_one_word(matcher: SpeciesMatcher) -> None:
+    """'t.ê' is tê, though the curated lexicon has 't' and 'e' as words of some terms (a
+    piece of one letter is no word a joining could hide)."""
+    [match] = matcher.find("Có 1 sừng t.ê nguyên khúc")
+    assert (match.term, match.taxon) == ("sừng t.ê", "Rhinocerotidae")
+    assert match.note is not None and "separators inside the word" in match.note
+
+
 def test_scientific_names_take_no_plural(matcher: SpeciesMatcher) -> None:
     assert matcher.find("Dalbergias") == []
 
