@@ -624,18 +624,33 @@ def _last_sentence_end(text: str) -> int:
     """The end of the last match of `_SENTENCE_END` in `text`, or 0 when there is none.
 
     Each of its matches is one character: a mark of `_SENTENCE_MARK`, a full stop only
-    where digits do not stand on both sides of it ("3.5" is a number)."""
+    where digits do not stand on both sides of it ("3.5" is a number) and it does not end
+    an abbreviation listings write inside a sentence ("Brautkleid Gr. 38 elfenbein")."""
     marks = [mark.start() for mark in _SENTENCE_MARK.finditer(text)]
     last = len(text) - 1
     for position in reversed(marks):
-        if (
-            text[position] != "."
-            or position == 0
-            or position == last
-            or not (text[position - 1].isdecimal() and text[position + 1].isdecimal())
-        ):
-            return position + 1
+        if text[position] == "." and 0 < position < last:
+            if text[position - 1].isdecimal() and text[position + 1].isdecimal():
+                continue
+            if _abbreviation_before(text, position):
+                continue
+        return position + 1
     return 0
+
+
+#: Abbreviations a listing writes in the middle of a sentence (sizes, numbers, approximate
+#: measures): the full stop after them ends no sentence.
+_ABBREVIATIONS = frozenset({"gr", "ca", "nr", "no", "approx", "vs", "inkl", "zzgl", "stk", "bzw"})
+
+
+def _abbreviation_before(text: str, position: int) -> bool:
+    """Whether the full stop at `position` closes one of `_ABBREVIATIONS`."""
+    start = position
+    while start > 0 and text[start - 1].isalpha() and position - start < 6:
+        start -= 1
+    if start > 0 and text[start - 1].isalnum():
+        return False
+    return text[start:position].lower() in _ABBREVIATIONS
 
 
 def _singulars(word: str) -> tuple[str, ...]:

@@ -249,17 +249,29 @@ def test_read_as_matches_the_translation() -> None:
 
 def test_last_sentence_end_matches_the_pattern() -> None:
     """`_last_sentence_end` finds where the last match of `_SENTENCE_END` ends: full stops
-    between digits (ASCII, Arabic-Indic; not superscripts), at either end, in a row."""
+    between digits (ASCII, Arabic-Indic; not superscripts), at either end, in a row; a
+    full stop inside the text that closes an abbreviation ("Gr. 38") ends no sentence."""
 
     def long_way(item: str) -> int:
         cut = 0
         for boundary in species._SENTENCE_END.finditer(item):
+            at = boundary.start()
+            inside = 0 < at < len(item) - 1
+            if (
+                item[at] == "."
+                and inside
+                and re.search(
+                    r"(?<![^\W_])(?i:gr|ca|nr|no|approx|vs|inkl|zzgl|stk|bzw)$", item[:at]
+                )
+            ):
+                continue
             cut = boundary.end()
         return cut
 
     rng = random.Random(11)
-    alphabet = "a1.\u0663\u00b2!?;\u3002\uff01 \n\r5x.."
+    alphabet = "a1.\u0663\u00b2!?;\u3002\uff01 \n\r5x..GrCa"
     texts = [*ALL_TEXTS, "3.5", ".5", "5.", "1.2.3", "a.", "\u0661.\u0662", "\u00b2.\u00b2", "."]
+    texts += ["Brautkleid Gr. 38 elfenbein", "ca. 5 cm. Neu", "agr. x", "Gr.", "NO. 5", "vgr. 3"]
     texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 9))) for _ in range(20000)]
     for item in texts:
         assert species._last_sentence_end(item) == long_way(item), repr(item)
