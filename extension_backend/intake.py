@@ -461,25 +461,25 @@ class Intake:
         hashes: see `IMAGE_INTAKE_LOCK`) and, within this instance, in the image turn.
         """
         fingerprinted = any(fp is not None for _, fp in prepared)
+        work = partial(self._write, submission, fields, prepared, fingerprinted)
         if not fingerprinted:
-            return await self.writer.run(partial(self._write, submission, fields, prepared))
+            return await self.writer.run(work)
         async with self._image_turn:
-            return await self.writer.run(
-                partial(self._write, submission, fields, prepared), alone=True
-            )
+            return await self.writer.run(work, alone=True)
 
     def _write(
         self,
         submission: Submission,
         fields: dict[str, Any],
         prepared: Sequence[Prepared],
+        fingerprinted: bool,
         session: Session,
     ) -> Receipt:
         """The report's transaction (`db.writer`): read the units, analyse, attach to a
-        case, route and add every row. The writer commits."""
+        case, route and add every row. The writer commits. `fingerprinted`: a picture of
+        the report is to be looked up among the stored ones."""
         principal = submission.principal
         key = submission.idempotency_key
-        fingerprinted = any(fp is not None for _, fp in prepared)
         if fingerprinted and session.connection().dialect.name == "postgresql":
             session.exec(select(func.pg_advisory_xact_lock(IMAGE_INTAKE_LOCK)))
         analysis = self._analysed(listing_facts(fields), _unit_rules(session))
