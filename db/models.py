@@ -280,21 +280,26 @@ class SpeciesMatch(SQLModel, table=True):
     @classmethod
     def of(cls, match: Match, *, analysis_id: int, lexicon_version: str) -> SpeciesMatch:
         """The row for one match the species matcher made."""
-        return cls(
-            analysis_id=analysis_id,
-            taxon=match.taxon,
-            rank=match.rank,
-            family=match.family,
-            order_name=match.order,
-            class_name=match.class_,
-            appendix=match.appendix,
-            term=match.term[:200],
-            kind=match.kind,
-            start=match.start,
-            end=match.end,
-            confidence=match.confidence,
-            lexicon_version=lexicon_version,
-        )
+        return cls(**cls.values_of(match, analysis_id=analysis_id, lexicon_version=lexicon_version))
+
+    @staticmethod
+    def values_of(match: Match, *, analysis_id: int, lexicon_version: str) -> dict[str, Any]:
+        """The row's values for one match (what `db.inserts.insert_rows` takes)."""
+        return {
+            "analysis_id": analysis_id,
+            "taxon": match.taxon,
+            "rank": match.rank,
+            "family": match.family,
+            "order_name": match.order,
+            "class_name": match.class_,
+            "appendix": match.appendix,
+            "term": match.term[:200],
+            "kind": match.kind,
+            "start": match.start,
+            "end": match.end,
+            "confidence": match.confidence,
+            "lexicon_version": lexicon_version,
+        }
 
     @property
     def order(self) -> str | None:

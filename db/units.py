@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Text, cast
@@ -14,28 +15,39 @@ from db.models import Unit
 from db.seed import unit_rows
 from matching.routing import UnitRule, rules_from_rows
 
-#: What routing reads of a unit, the JSON lists as their stored text: fetching these raw
-#: columns costs about as much as the smallest query, while loading `Unit` objects (every
-#: column, JSON decoded, tracked by the session) and building rules from them costs ten
-#: times that, for every report.
-_ROUTING_COLUMNS = (
+#: What routing and the outbox read of a unit, the JSON lists as their stored text: fetching
+#: these raw columns costs about as much as the smallest query, while loading `Unit` objects
+#: (every column, JSON decoded, tracked by the session) and building rules from them costs
+#: ten times that, for every report.
+_DIRECTORY_COLUMNS = (
     col(Unit.code),
     col(Unit.kind),
     cast(Unit.countries, Text),
     cast(Unit.appendices, Text),
     cast(Unit.taxa, Text),
     col(Unit.reporter_cases),
+    cast(Unit.channels, Text),
 )
 
-#: The raw rows the rules below were built from. The cache is checked against what the
+
+@dataclass(frozen=True)
+class UnitDirectory:
+    """The active units as intake needs them: routing rules, in code order, and each
+    unit's notification channels (what `db.outbox.delivery_rows` sends to)."""
+
+    rules: list[UnitRule]
+    channels: dict[str, list[dict[str, Any]]]
+
+
+#: The raw rows the directory below was built from. The cache is checked against what the
 #: database holds now, read on every call: a unit changed by the CLI, the dashboard,
-#: another instance or plain SQL is routed by on the very next report, never a stale copy
-#: for some seconds. Only the building of rules is saved when nothing changed.
-_cached: tuple[list[tuple[Any, ...]], list[UnitRule]] = ([], [])
+#: another instance or plain SQL is routed and notified by the very next report, never a
+#: stale copy for some seconds. Only the building is saved when nothing changed.
+_cached: tuple[list[tuple[Any, ...]], UnitDirectory] = ([], UnitDirectory([], {}))
 
 
 def _rule_of_row(row: Sequence[Any]) -> UnitRule:
-    code, kind, countries, appendices, taxa, reporter_cases = row
+    code, kind, countries, appendices, taxa, reporter_cases, _channels = row
 
     def names(raw: str | None) -> frozenset[str]:
         return frozenset(json.loads(raw)) if raw else frozenset()
@@ -50,18 +62,24 @@ def _rule_of_row(row: Sequence[Any]) -> UnitRule:
     )
 
 
-def read_unit_rules(session: Session) -> list[UnitRule]:
-    """The active units as routing rules, in code order, as the database holds them now.
+def read_unit_directory(session: Session) -> UnitDirectory:
+    """The active units as the database holds them now.
 
-    While the directory is unchanged every call returns the same list, which callers must
-    not modify: `matching.routing` keeps its index of the rules by country per list.
+    While the directory is unchanged every call returns the same object, which callers
+    must not modify: `matching.routing` keeps its index of the rules by country per list.
     """
     global _cached
-    query = select(*_ROUTING_COLUMNS).where(col(Unit.active)).order_by(col(Unit.code))
+    query = select(*_DIRECTORY_COLUMNS).where(col(Unit.active)).order_by(col(Unit.code))
     rows = [tuple(row) for row in session.exec(query).all()]  # type: ignore[call-overload]
     if rows != _cached[0]:
-        _cached = (rows, [_rule_of_row(row) for row in rows])
+        channels = {row[0]: json.loads(row[-1]) if row[-1] else [] for row in rows}
+        _cached = (rows, UnitDirectory([_rule_of_row(row) for row in rows], channels))
     return _cached[1]
+
+
+def read_unit_rules(session: Session) -> list[UnitRule]:
+    """The active units as routing rules, in code order (see `read_unit_directory`)."""
+    return read_unit_directory(session).rules
 
 
 async def unit_rules(session: AsyncSession) -> list[UnitRule]:

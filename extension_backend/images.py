@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -27,17 +28,18 @@ def fingerprint(data: bytes, hash_type: HashType = DEFAULT_HASH_TYPE) -> Fingerp
         return None
 
 
-def hash_rows(evidence_id: int, fp: Fingerprint, hash_type: HashType) -> list[ImageHash]:
-    """The rows that store `fp`'s index hashes (not its query-only probes)."""
+def hash_rows(evidence_id: int, fp: Fingerprint, hash_type: HashType) -> list[dict[str, Any]]:
+    """The values of the `ImageHash` rows that store `fp`'s index hashes (not its
+    query-only probes)."""
     width = hash_type.bits // 8
     names = fp.names or ()
     return [
-        ImageHash(
-            evidence_id=evidence_id,
-            algorithm=hash_type.name,
-            variant=names[i] if i < len(names) else f"stored-{i}",
-            value=value.to_bytes(width, "big"),
-        )
+        {
+            "evidence_id": evidence_id,
+            "algorithm": hash_type.name,
+            "variant": names[i] if i < len(names) else f"stored-{i}",
+            "value": value.to_bytes(width, "big"),
+        }
         for i, value in enumerate(fp.stored)
     ]
 

@@ -29,6 +29,7 @@ from sqlmodel import Session, col, select
 
 from db.cases import case_units, followed_case
 from db.engine import SessionFactory
+from db.inserts import insert_row, insert_rows
 from db.models import (
     Analysis as AnalysisRow,
 )
@@ -38,16 +39,16 @@ from db.models import (
     CaseUnit,
     Delivery,
     Evidence,
+    ImageHash,
     ImageMatch,
     JurisdictionDecision,
     Listing,
     Report,
     SpeciesMatch,
-    Unit,
 )
-from db.outbox import deliveries_for
+from db.outbox import delivery_rows
 from db.types import utcnow
-from db.units import read_unit_rules, unit_rules
+from db.units import UnitDirectory, read_unit_directory, unit_rules
 from db.writer import Writer
 from extension_backend.auth import Principal, hash_secret, new_secret, same_secret
 from extension_backend.errors import ApiError, invalid
@@ -477,12 +478,16 @@ class Intake:
     ) -> Receipt:
         """The report's transaction (`db.writer`): read the units, analyse, attach to a
         case, route and add every row. The writer commits. `fingerprinted`: a picture of
-        the report is to be looked up among the stored ones."""
+        the report is to be looked up among the stored ones.
+
+        Rows nothing reads back in the transaction go in as plain INSERTs (`db.inserts`),
+        not through the ORM's unit of work: it cost four times the rest of the report."""
         principal = submission.principal
         key = submission.idempotency_key
         if fingerprinted and session.connection().dialect.name == "postgresql":
             session.exec(select(func.pg_advisory_xact_lock(IMAGE_INTAKE_LOCK)))
-        analysis = self._analysed(listing_facts(fields), _unit_rules(session))
+        directory = _directory(session)
+        analysis = self._analysed(listing_facts(fields), directory.rules)
         if key is not None:
             # A key older than the window is free again: release it from its old report.
             session.exec(
@@ -497,78 +502,81 @@ class Intake:
         if fingerprinted:  # a text-only report has no picture to look up
             self.images.catch_up(session)
             hits = self.images.lookup([fp for _, fp in prepared], NEAREST_PER_PICTURE)
-        case, listing, duplicate, links = self._case_for(session, analysis, fields, hits)
+        case, listing_id, duplicate, links = self._case_for(session, analysis, fields, hits)
         if duplicate:
             analysis = self._judged_with_case(session, case, analysis, fields)
+            _update_case(case, analysis, fields)
+            _count_report(session, case)
         receipt_token = None if principal else new_secret()
-        report = Report(
-            reference=new_reference(),
-            case_id=_id(case),
-            listing_id=listing.id if listing else None,
-            channel=fields.get("channel") or "api",
-            account_id=principal.account_id if principal else None,
-            receipt_hash=hash_secret(receipt_token) if receipt_token else None,
-            idempotency_key_hash=key.digest if key else None,
-            idempotency_receipt=key.seal(receipt_token) if key and receipt_token else None,
-            duplicate=duplicate,
-            status="routed",
-            submitted={k: v for k, v in fields.items() if v is not None},
-            **{k: _text(fields.get(k)) for k in _REPORT_TEXT_FIELDS},
+        reference = new_reference()
+        report_id = insert_row(
+            session,
+            Report,
+            {
+                "reference": reference,
+                "case_id": _id(case),
+                "listing_id": listing_id,
+                "channel": fields.get("channel") or "api",
+                "account_id": principal.account_id if principal else None,
+                "receipt_hash": hash_secret(receipt_token) if receipt_token else None,
+                "idempotency_key_hash": key.digest if key else None,
+                "idempotency_receipt": (key.seal(receipt_token) if key and receipt_token else None),
+                "duplicate": duplicate,
+                "status": "routed",
+                "submitted": {k: v for k, v in fields.items() if v is not None},
+                **{k: _text(fields.get(k)) for k in _REPORT_TEXT_FIELDS},
+            },
         )
-        session.add(report)
-        session.flush()
         for position, (item, fp) in enumerate(prepared):
-            evidence = Evidence(
-                report_id=_id(report),
-                kind=item.kind,
-                sha256=item.sha256,
-                original_sha256=item.original_sha256,
-                media_type=item.media_type,
-                size=item.size,
-                width=item.width,
-                height=item.height,
-                filename=item.filename,
-            )
-            session.add(evidence)
-            if fp is None:
-                continue
-            session.flush()
-            session.add_all(hash_rows(_id(evidence), fp, self.images.hash_type))
-            for hit, joined in links:
-                if hit.image != position:
-                    continue
-                session.add(
-                    ImageMatch(
-                        evidence_id=_id(evidence),
-                        matched_evidence_id=hit.evidence_id,
-                        algorithm=self.images.hash_type.name,
-                        distance=hit.distance,
-                        joined=joined,
-                    )
-                )
-        self._record_analysis(session, report, case, analysis, not duplicate)
-        _update_case(case, analysis, fields)
-        session.add(case)
-        _count_report(session, case, new_case=not duplicate)
-        session.add(
-            AuditEvent(
-                actor=principal.actor if principal else "anonymous",
-                action="report.received",
-                object_type="report",
-                object_id=report.reference,
-                details={
-                    "case_id": case.id,
-                    "duplicate": duplicate,
-                    "evidence": len(prepared),
-                    "routed_to": analysis.units,
+            evidence_id = insert_row(
+                session,
+                Evidence,
+                {
+                    "report_id": report_id,
+                    "kind": item.kind,
+                    "sha256": item.sha256,
+                    "original_sha256": item.original_sha256,
+                    "media_type": item.media_type,
+                    "size": item.size,
+                    "width": item.width,
+                    "height": item.height,
+                    "filename": item.filename,
                 },
             )
-        )
-        status_url = f"{self.settings.base_url}/status/{report.reference}"
+            if fp is None:
+                continue
+            insert_rows(session, ImageHash, hash_rows(evidence_id, fp, self.images.hash_type))
+            matches = [
+                {
+                    "evidence_id": evidence_id,
+                    "matched_evidence_id": hit.evidence_id,
+                    "algorithm": self.images.hash_type.name,
+                    "distance": hit.distance,
+                    "joined": joined,
+                }
+                for hit, joined in links
+                if hit.image == position
+            ]
+            insert_rows(session, ImageMatch, matches)
+        self._record_analysis(session, directory, report_id, case, analysis, not duplicate)
+        audit = {
+            "actor": principal.actor if principal else "anonymous",
+            "action": "report.received",
+            "object_type": "report",
+            "object_id": reference,
+            "details": {
+                "case_id": case.id,
+                "duplicate": duplicate,
+                "evidence": len(prepared),
+                "routed_to": analysis.units,
+            },
+        }
+        insert_rows(session, AuditEvent, [audit])
+        status_url = f"{self.settings.base_url}/status/{reference}"
         if receipt_token:
             status_url += f"#receipt={receipt_token}"
         return Receipt(
-            reference=report.reference,
+            reference=reference,
             status_url=status_url,
             species=[m.to_dict() for m in analysis.species],
             priority=case.priority,
@@ -607,13 +615,15 @@ class Intake:
         analysis: Analysis,
         fields: dict[str, Any],
         hits: Sequence[ImageHit],
-    ) -> tuple[Case, Listing | None, bool, list[tuple[ImageHit, bool]]]:
-        """The case this report belongs to, and the near-duplicate images that decided it.
+    ) -> tuple[Case, int | None, bool, list[tuple[ImageHit, bool]]]:
+        """The case this report belongs to, its listing's id (when it names a URL), whether
+        the case was there before it, and the near-duplicate images that decided it.
 
         The listing's case when its URL is known; else the case of the nearest stored
         near-duplicate image, if that case is already with every unit this report goes to
         (a matching picture links reports, it never carries one unit's case to another:
-        across units the match is recorded as a link only); else a new case.
+        across units the match is recorded as a link only); else a new case, written as
+        this report makes it (a case no one else has seen yet needs no folding in).
         """
         url = analysis.url
         if url is not None:
@@ -621,7 +631,7 @@ class Intake:
             if known is not None:
                 case = session.get(Case, known.case_id)
                 assert case is not None
-                return case, known, True, [(hit, False) for hit in hits]
+                return case, known.id, True, [(hit, False) for hit in hits]
         joined: Case | None = None
         links: list[tuple[ImageHit, bool]] = []
         linked: set[tuple[int, int | None]] = set()
@@ -639,28 +649,22 @@ class Intake:
                     continue
             links.append((hit, joined is not None and case is not None and case.id == joined.id))
         if joined is None:
-            joined = Case(
-                priority=analysis.priority,
-                priority_rank=analysis.priority_rank,
-                appendix=analysis.appendix,
-                country=analysis.jurisdiction.country,
-                title=_text(fields.get("title"))[:1000],
-            )
-            session.add(joined)
-            session.flush()
-        duplicate = any(was_joined for _, was_joined in links)
-        listing = None
+            joined = _open_case(session, analysis, fields)
+        listing_id = None
         if url is not None:
-            listing = Listing(
-                url_key=url.key,
-                url=url.url,
-                host=url.host,
-                platform=url.platform,
-                case_id=_id(joined),
+            # A concurrent insert of the same key fails here; `submit` tries again.
+            listing_id = insert_row(
+                session,
+                Listing,
+                {
+                    "url_key": url.key,
+                    "url": url.url,
+                    "host": url.host,
+                    "platform": url.platform,
+                    "case_id": _id(joined),
+                },
             )
-            session.add(listing)
-            session.flush()  # a concurrent insert of the same key fails here, retried
-        return joined, listing, duplicate, links
+        return joined, listing_id, any(was_joined for _, was_joined in links), links
 
     def _judged_with_case(
         self, session: Session, case: Case, analysis: Analysis, fields: dict[str, Any]
@@ -679,7 +683,7 @@ class Intake:
             analysis,
             earlier,
             case.appendix,
-            _unit_rules(session),
+            _directory(session).rules,
             _text(fields.get("reporter_country")),
             _case_species(session, _id(case)),
         )
@@ -687,58 +691,63 @@ class Intake:
     def _record_analysis(
         self,
         session: Session,
-        report: Report,
+        directory: UnitDirectory,
+        report_id: int,
         case: Case,
         analysis: Analysis,
         new_case: bool = False,
     ) -> None:
         """The analysis, its species, the jurisdiction decision, the case's new units and
-        their deliveries. Rows without ids others need are only added: the commit's flush
-        writes each table's rows in one statement."""
-        row = AnalysisRow(
-            report_id=_id(report),
-            lexicon_version=analysis.lexicon_version,
-            rules_version=analysis.rules_version,
-            flagged=analysis.flagged,
-            priority=analysis.priority,
-            appendix=analysis.appendix,
-            url_key=analysis.url.key if analysis.url else None,
+        their deliveries."""
+        analysis_id = insert_row(
+            session,
+            AnalysisRow,
+            {
+                "report_id": report_id,
+                "lexicon_version": analysis.lexicon_version,
+                "rules_version": analysis.rules_version,
+                "flagged": analysis.flagged,
+                "priority": analysis.priority,
+                "appendix": analysis.appendix,
+                "url_key": analysis.url.key if analysis.url else None,
+            },
         )
-        session.add(row)
-        session.flush()
-        for match in analysis.species:
-            session.add(
-                SpeciesMatch.of(
-                    match, analysis_id=_id(row), lexicon_version=analysis.lexicon_version
-                )
-            )
-        session.add(
-            JurisdictionDecision(
-                analysis_id=_id(row),
-                case_id=_id(case),
-                country=analysis.jurisdiction.country,
-                confidence=analysis.jurisdiction.confidence,
-                signals=[s.to_dict() for s in analysis.jurisdiction.signals],
-                routed_to=[{"unit": r.unit, "reason": r.reason} for r in analysis.routes],
-                rules_version=analysis.rules_version,
-            )
-        )
+        version = analysis.lexicon_version
+        species = [
+            SpeciesMatch.values_of(match, analysis_id=analysis_id, lexicon_version=version)
+            for match in analysis.species
+        ]
+        insert_rows(session, SpeciesMatch, species)
+        decision = {
+            "analysis_id": analysis_id,
+            "case_id": _id(case),
+            "country": analysis.jurisdiction.country,
+            "confidence": analysis.jurisdiction.confidence,
+            "signals": [s.to_dict() for s in analysis.jurisdiction.signals],
+            "routed_to": [{"unit": r.unit, "reason": r.reason} for r in analysis.routes],
+            "rules_version": analysis.rules_version,
+        }
+        insert_rows(session, JurisdictionDecision, [decision])
         routed: set[str] = set()
         if not new_case:  # a case opened by this report has no units yet
             routed = set(
                 (session.exec(select(CaseUnit.unit_code).where(CaseUnit.case_id == case.id))).all()
             )
-        codes = [route.unit for route in analysis.routes]
-        units = _units(session, codes)
+        new_units: list[dict[str, Any]] = []
+        deliveries: list[dict[str, Any]] = []
         for route in analysis.routes:
             if route.unit not in routed:
-                session.add(CaseUnit(case_id=_id(case), unit_code=route.unit, reason=route.reason))
-            unit = units.get(route.unit)
-            assert unit is not None, "routing returned a unit that is not in the directory"
+                new_units.append(
+                    {"case_id": _id(case), "unit_code": route.unit, "reason": route.reason}
+                )
+            channels = directory.channels.get(route.unit)
+            assert channels is not None, "routing returned a unit that is not in the directory"
             notify = route.unit not in routed or not self._recently_told(
                 session, _id(case), route.unit
             )
-            session.add_all(deliveries_for(unit, _id(case), _id(report), channels=notify))
+            deliveries += delivery_rows(route.unit, channels, _id(case), report_id, channels=notify)
+        insert_rows(session, CaseUnit, new_units)
+        insert_rows(session, Delivery, deliveries)
 
 
 _REPORT_TEXT_FIELDS = (
@@ -765,25 +774,27 @@ def _id(row: Any) -> int:
     return int(row.id)
 
 
-def _unit_rules(session: Session) -> list[UnitRule]:
-    """The routing rules, read once per session: a writer's session is one transaction,
+def _directory(session: Session) -> UnitDirectory:
+    """The units directory, read once per session: a writer's session is one transaction,
     which on SQLite holds a group of reports (intake never changes the directory)."""
-    rules = session.info.get("unit_rules")
-    if rules is None:
-        rules = session.info["unit_rules"] = read_unit_rules(session)
-    return rules
+    directory = session.info.get("unit_directory")
+    if directory is None:
+        directory = session.info["unit_directory"] = read_unit_directory(session)
+    return directory
 
 
-def _units(session: Session, codes: Sequence[str]) -> dict[str, Unit]:
-    """The units of `codes`, each read once per session (as `_unit_rules`)."""
-    known: dict[str, Unit] = session.info.setdefault("units", {})
-    missing = [code for code in codes if code not in known]
-    if missing:
-        known.update(
-            (unit.code, unit)
-            for unit in session.exec(select(Unit).where(col(Unit.code).in_(missing))).all()
-        )
-    return {code: known[code] for code in codes if code in known}
+def _open_case(session: Session, analysis: Analysis, fields: dict[str, Any]) -> Case:
+    """A new case for this report, written at once with its count (no one else sees it
+    before the commit). The object returned is not tracked by the session."""
+    values = {
+        "priority": analysis.priority,
+        "priority_rank": analysis.priority_rank,
+        "appendix": analysis.appendix,
+        "country": analysis.jurisdiction.country,
+        "title": _text(fields.get("title"))[:1000],
+        "report_count": 1,
+    }
+    return Case(id=insert_row(session, Case, values), **values)
 
 
 def _update_case(case: Case, analysis: Analysis, fields: dict[str, Any]) -> None:
@@ -802,19 +813,16 @@ def _update_case(case: Case, analysis: Analysis, fields: dict[str, Any]) -> None
 _CASE_FOLDED = ("priority", "priority_rank", "appendix", "country", "title", "updated_at")
 
 
-def _count_report(session: Session, case: Case, *, new_case: bool) -> None:
-    """One more report on `case`, counted in the database: concurrent reports of one
-    listing each add one (a count read and written back here would lose all but the last
-    of them). The row stays locked until the report commits, on PostgreSQL as on SQLite.
+def _count_report(session: Session, case: Case) -> None:
+    """One more report on a case that was there before it, counted in the database:
+    concurrent reports of one listing each add one (a count read and written back here
+    would lose all but the last of them). The row stays locked until the report commits,
+    on PostgreSQL as on SQLite.
 
-    A case this report opened is seen by no one else before the commit: its count is set
-    and written with the rest of its row. A known case gets one Core UPDATE that counts and
-    writes what `_update_case` changed (the ORM's bulk UPDATE and a second UPDATE of the
-    same row at the flush cost more than the rest of the report's statements together).
+    One Core UPDATE counts and writes what `_update_case` changed (the ORM's bulk UPDATE
+    and a second UPDATE of the same row at the flush cost more than the rest of the
+    report's statements together).
     """
-    if new_case:
-        case.report_count = 1
-        return
     table = Case.__table__  # type: ignore[attr-defined]
     values = {name: getattr(case, name) for name in _CASE_FOLDED}
     connection = session.connection()

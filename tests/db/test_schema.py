@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -12,9 +13,11 @@ from sqlmodel import SQLModel, select
 
 from db.bootstrap import prepare
 from db.engine import create_engine, session_factory
+from db.inserts import insert_row, insert_rows
 from db.migrate import current_revision, head_revision
-from db.models import Case, Listing, Unit
+from db.models import AuditEvent, Case, Listing, Unit
 from db.seed import seed_units, unit_seeds
+from db.units import read_unit_directory
 
 
 @pytest.fixture
@@ -111,3 +114,52 @@ async def test_json_columns_round_trip(sessions):
     async with sessions() as session:
         unit = await session.get(Unit, "TST")
     assert unit.countries == ["AA"] and unit.channels == [{"type": "webhook"}]
+
+
+async def test_rows_inserted_beside_the_orm_get_the_models_defaults(sessions):
+    """`db.inserts` writes plain values: the columns' defaults (timestamps, JSON lists)
+    must be filled in as the ORM would, and JSON must come back as stored."""
+    async with sessions() as session:
+
+        def write(sync: Any) -> int:
+            case_id = insert_row(sync, Case, {"priority": "high", "priority_rank": 2})
+            insert_rows(
+                sync,
+                AuditEvent,
+                [
+                    {"actor": "system", "action": "t", "object_type": "case", "object_id": "1"},
+                    {
+                        "actor": "system",
+                        "action": "t",
+                        "object_type": "case",
+                        "object_id": "2",
+                        "details": {"units": ["KE"], "n": 2},
+                    },
+                ],
+            )
+            return case_id
+
+        case_id = await session.run_sync(write)
+        await session.commit()
+    async with sessions() as session:
+        case = await session.get(Case, case_id)
+        events = (await session.exec(select(AuditEvent).order_by(AuditEvent.id))).all()
+    assert (case.status, case.title, case.report_count) == ("new", "", 0)
+    assert case.created_at.tzinfo is not None and case.updated_at is not None
+    assert [e.details for e in events] == [{}, {"units": ["KE"], "n": 2}]
+    assert all(e.at is not None for e in events)
+
+
+async def test_the_directory_follows_a_changed_channel_at_once(sessions):
+    """Intake notifies the channels `read_unit_directory` gives: a channel an admin adds is
+    used by the very next report, not after some cache expires."""
+    async with sessions() as session:
+        before = await session.run_sync(read_unit_directory)
+        unit = await session.get(Unit, "KE")
+        unit.channels = [{"type": "webhook", "target": "https://ke.example/hook"}]
+        session.add(unit)
+        await session.commit()
+        after = await session.run_sync(read_unit_directory)
+    assert before.channels["KE"] == []
+    assert after.channels["KE"] == [{"type": "webhook", "target": "https://ke.example/hook"}]
+    assert after.rules == before.rules  # routing itself did not change
