@@ -64,6 +64,11 @@ def sqlite_file(url: str) -> bool:
     return parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
 
 
+#: Marks (in `Connection.info`) a connection of the SQLite intake writer: it writes reports
+#: and what comes with them, never the units directory (see `db.units.read_unit_directory`).
+INTAKE_WRITER = "wildflag_intake_writer"
+
+
 def create_sqlite_writer_engine(url: str) -> Engine:
     """A synchronous engine (the standard `sqlite3` module) on the SQLite file of `url`,
     for `db.writer.SQLiteWriter`'s thread.
@@ -77,6 +82,7 @@ def create_sqlite_writer_engine(url: str) -> Engine:
     def on_connect(dbapi_connection: Any, record: Any) -> None:
         _sqlite_on_connect(dbapi_connection, record)
         dbapi_connection.isolation_level = None
+        record.info[INTAKE_WRITER] = True
 
     def on_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -11,6 +11,7 @@ from sqlalchemy import Text, cast
 from sqlmodel import Session, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from db.engine import INTAKE_WRITER
 from db.models import Unit
 from db.seed import unit_rows
 from matching.routing import UnitRule, rules_from_rows
@@ -67,14 +68,32 @@ def read_unit_directory(session: Session) -> UnitDirectory:
 
     While the directory is unchanged every call returns the same object, which callers
     must not modify: `matching.routing` keeps its index of the rules by country per list.
+
+    On the SQLite intake writer's connection, which never changes the directory itself,
+    the read is skipped while no other connection has committed anything since the last
+    one (SQLite's `data_version`): a unit changed anywhere else is still read by the very
+    next report.
     """
     global _cached
+    connection = session.connection()
+    version = None
+    if connection.info.get(INTAKE_WRITER):
+        version = connection.exec_driver_sql("PRAGMA data_version").scalar()
+        seen = connection.info.get(_SEEN)
+        if seen is not None and seen[0] == version:
+            return seen[1]  # type: ignore[no-any-return]
     query = select(*_DIRECTORY_COLUMNS).where(col(Unit.active)).order_by(col(Unit.code))
     rows = [tuple(row) for row in session.exec(query).all()]  # type: ignore[call-overload]
     if rows != _cached[0]:
         channels = {row[0]: json.loads(row[-1]) if row[-1] else [] for row in rows}
         _cached = (rows, UnitDirectory([_rule_of_row(row) for row in rows], channels))
+    if version is not None:
+        connection.info[_SEEN] = (version, _cached[1])
     return _cached[1]
+
+
+#: Where the intake writer's connection keeps the `data_version` it last read the directory at.
+_SEEN = "wildflag_unit_directory"
 
 
 def read_unit_rules(session: Session) -> list[UnitRule]:

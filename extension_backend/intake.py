@@ -502,11 +502,15 @@ class Intake:
         if fingerprinted:  # a text-only report has no picture to look up
             self.images.catch_up(session)
             hits = self.images.lookup([fp for _, fp in prepared], NEAREST_PER_PICTURE)
-        case, listing_id, duplicate, links = self._case_for(session, analysis, fields, hits)
-        if duplicate:
-            analysis = self._judged_with_case(session, case, analysis, fields)
-            _update_case(case, analysis, fields)
-            _count_report(session, case)
+        case_id, earlier, listing_id, links = self._case_for(session, analysis, fields, hits)
+        duplicate = earlier is not None
+        if earlier is None:  # this report opened the case
+            priority, case_reports = analysis.priority, 1
+        else:
+            analysis = self._judged_with_case(session, earlier, analysis, fields)
+            _update_case(earlier, analysis, fields)
+            _count_report(session, earlier)
+            priority, case_reports = earlier.priority, earlier.report_count
         receipt_token = None if principal else new_secret()
         reference = new_reference()
         report_id = insert_row(
@@ -514,7 +518,7 @@ class Intake:
             Report,
             {
                 "reference": reference,
-                "case_id": _id(case),
+                "case_id": case_id,
                 "listing_id": listing_id,
                 "channel": fields.get("channel") or "api",
                 "account_id": principal.account_id if principal else None,
@@ -558,14 +562,14 @@ class Intake:
                 if hit.image == position
             ]
             insert_rows(session, ImageMatch, matches)
-        self._record_analysis(session, directory, report_id, case, analysis, not duplicate)
+        self._record_analysis(session, directory, report_id, case_id, analysis, not duplicate)
         audit = {
             "actor": principal.actor if principal else "anonymous",
             "action": "report.received",
             "object_type": "report",
             "object_id": reference,
             "details": {
-                "case_id": case.id,
+                "case_id": case_id,
                 "duplicate": duplicate,
                 "evidence": len(prepared),
                 "routed_to": analysis.units,
@@ -579,11 +583,11 @@ class Intake:
             reference=reference,
             status_url=status_url,
             species=[m.to_dict() for m in analysis.species],
-            priority=case.priority,
+            priority=priority,
             routed_to=analysis.units,
-            case_id=_id(case),
+            case_id=case_id,
             duplicate=duplicate,
-            case_reports=case.report_count,
+            case_reports=case_reports,
             receipt_token=receipt_token,
         )
 
@@ -615,9 +619,10 @@ class Intake:
         analysis: Analysis,
         fields: dict[str, Any],
         hits: Sequence[ImageHit],
-    ) -> tuple[Case, int | None, bool, list[tuple[ImageHit, bool]]]:
-        """The case this report belongs to, its listing's id (when it names a URL), whether
-        the case was there before it, and the near-duplicate images that decided it.
+    ) -> tuple[int, Case | None, int | None, list[tuple[ImageHit, bool]]]:
+        """The id of the case this report belongs to, that case if it was there before
+        the report, the listing's id (when it names a URL), and the near-duplicate images
+        that decided it.
 
         The listing's case when its URL is known; else the case of the nearest stored
         near-duplicate image, if that case is already with every unit this report goes to
@@ -627,11 +632,14 @@ class Intake:
         """
         url = analysis.url
         if url is not None:
-            known = (session.exec(select(Listing).where(Listing.url_key == url.key))).first()
+            known = session.exec(
+                select(Listing.id, Listing.case_id).where(Listing.url_key == url.key)
+            ).first()
             if known is not None:
-                case = session.get(Case, known.case_id)
+                listing_id, case_id = known
+                case = session.get(Case, case_id)
                 assert case is not None
-                return case, known.id, True, [(hit, False) for hit in hits]
+                return case_id, case, listing_id, [(hit, False) for hit in hits]
         joined: Case | None = None
         links: list[tuple[ImageHit, bool]] = []
         linked: set[tuple[int, int | None]] = set()
@@ -648,8 +656,7 @@ class Intake:
                     links.append((hit, True))
                     continue
             links.append((hit, joined is not None and case is not None and case.id == joined.id))
-        if joined is None:
-            joined = _open_case(session, analysis, fields)
+        case_id = _id(joined) if joined is not None else _open_case(session, analysis, fields)
         listing_id = None
         if url is not None:
             # A concurrent insert of the same key fails here; `submit` tries again.
@@ -661,10 +668,10 @@ class Intake:
                     "url": url.url,
                     "host": url.host,
                     "platform": url.platform,
-                    "case_id": _id(joined),
+                    "case_id": case_id,
                 },
             )
-        return joined, listing_id, any(was_joined for _, was_joined in links), links
+        return case_id, joined, listing_id, links
 
     def _judged_with_case(
         self, session: Session, case: Case, analysis: Analysis, fields: dict[str, Any]
@@ -693,7 +700,7 @@ class Intake:
         session: Session,
         directory: UnitDirectory,
         report_id: int,
-        case: Case,
+        case_id: int,
         analysis: Analysis,
         new_case: bool = False,
     ) -> None:
@@ -720,7 +727,7 @@ class Intake:
         insert_rows(session, SpeciesMatch, species)
         decision = {
             "analysis_id": analysis_id,
-            "case_id": _id(case),
+            "case_id": case_id,
             "country": analysis.jurisdiction.country,
             "confidence": analysis.jurisdiction.confidence,
             "signals": [s.to_dict() for s in analysis.jurisdiction.signals],
@@ -731,21 +738,21 @@ class Intake:
         routed: set[str] = set()
         if not new_case:  # a case opened by this report has no units yet
             routed = set(
-                (session.exec(select(CaseUnit.unit_code).where(CaseUnit.case_id == case.id))).all()
+                (session.exec(select(CaseUnit.unit_code).where(CaseUnit.case_id == case_id))).all()
             )
         new_units: list[dict[str, Any]] = []
         deliveries: list[dict[str, Any]] = []
         for route in analysis.routes:
             if route.unit not in routed:
                 new_units.append(
-                    {"case_id": _id(case), "unit_code": route.unit, "reason": route.reason}
+                    {"case_id": case_id, "unit_code": route.unit, "reason": route.reason}
                 )
             channels = directory.channels.get(route.unit)
             assert channels is not None, "routing returned a unit that is not in the directory"
             notify = route.unit not in routed or not self._recently_told(
-                session, _id(case), route.unit
+                session, case_id, route.unit
             )
-            deliveries += delivery_rows(route.unit, channels, _id(case), report_id, channels=notify)
+            deliveries += delivery_rows(route.unit, channels, case_id, report_id, channels=notify)
         insert_rows(session, CaseUnit, new_units)
         insert_rows(session, Delivery, deliveries)
 
@@ -783,9 +790,9 @@ def _directory(session: Session) -> UnitDirectory:
     return directory
 
 
-def _open_case(session: Session, analysis: Analysis, fields: dict[str, Any]) -> Case:
+def _open_case(session: Session, analysis: Analysis, fields: dict[str, Any]) -> int:
     """A new case for this report, written at once with its count (no one else sees it
-    before the commit). The object returned is not tracked by the session."""
+    before the commit); its id."""
     values = {
         "priority": analysis.priority,
         "priority_rank": analysis.priority_rank,
@@ -794,7 +801,7 @@ def _open_case(session: Session, analysis: Analysis, fields: dict[str, Any]) -> 
         "title": _text(fields.get("title"))[:1000],
         "report_count": 1,
     }
-    return Case(id=insert_row(session, Case, values), **values)
+    return insert_row(session, Case, values)
 
 
 def _update_case(case: Case, analysis: Analysis, fields: dict[str, Any]) -> None:

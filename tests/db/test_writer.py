@@ -16,7 +16,9 @@ import pytest
 from sqlalchemy import event, text
 from sqlmodel import Session
 
-from db.engine import create_sqlite_writer_engine
+from db.bootstrap import prepare
+from db.engine import create_engine, create_sqlite_writer_engine
+from db.units import read_unit_directory
 from db.writer import SQLiteWriter
 
 
@@ -155,3 +157,37 @@ async def test_a_report_given_up_on_once_taken_is_answered_after_its_commit(
         await task
     assert stored(database) == ["slow"]
     await writer.close()
+
+
+async def test_the_writer_reads_the_units_again_only_after_another_connection_commits(
+    tmp_path: Path,
+) -> None:
+    """The writer's connection never changes the directory, so it skips reading it while
+    no other connection has committed; a unit changed elsewhere is read by the next report."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'wildflag.sqlite3'}"
+    engine = create_engine(url)
+    await prepare(engine)
+    await engine.dispose()
+    writer = new_writer(tmp_path / "wildflag.sqlite3")
+    unit_reads: list[str] = []
+
+    def count(connection: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "FROM units" in statement:
+            unit_reads.append(statement)
+
+    event.listen(writer.engine, "before_cursor_execute", count)
+    try:
+        first = await writer.run(read_unit_directory)
+        again = await writer.run(read_unit_directory)
+        assert len(unit_reads) == 1 and again is first
+        with sqlite3.connect(tmp_path / "wildflag.sqlite3") as other:
+            other.execute(
+                "UPDATE units SET channels = ? WHERE code = 'KE'",
+                ('[{"type": "webhook", "target": "https://ke.example/hook"}]',),
+            )
+        changed = await writer.run(read_unit_directory)
+        assert len(unit_reads) == 2
+        assert first.channels["KE"] == []
+        assert changed.channels["KE"] == [{"type": "webhook", "target": "https://ke.example/hook"}]
+    finally:
+        await writer.close()
