@@ -22,7 +22,7 @@ from functools import partial
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
@@ -484,7 +484,8 @@ class Intake:
         not through the ORM's unit of work: it cost four times the rest of the report."""
         principal = submission.principal
         key = submission.idempotency_key
-        if fingerprinted and session.connection().dialect.name == "postgresql":
+        connection = session.connection()
+        if fingerprinted and connection.dialect.name == "postgresql":
             session.exec(select(func.pg_advisory_xact_lock(IMAGE_INTAKE_LOCK)))
         directory = _directory(session)
         analysis = self._analysed(listing_facts(fields), directory.rules)
@@ -514,7 +515,7 @@ class Intake:
         receipt_token = None if principal else new_secret()
         reference = new_reference()
         report_id = insert_row(
-            session,
+            connection,
             Report,
             {
                 "reference": reference,
@@ -533,7 +534,7 @@ class Intake:
         )
         for position, (item, fp) in enumerate(prepared):
             evidence_id = insert_row(
-                session,
+                connection,
                 Evidence,
                 {
                     "report_id": report_id,
@@ -549,7 +550,7 @@ class Intake:
             )
             if fp is None:
                 continue
-            insert_rows(session, ImageHash, hash_rows(evidence_id, fp, self.images.hash_type))
+            insert_rows(connection, ImageHash, hash_rows(evidence_id, fp, self.images.hash_type))
             matches = [
                 {
                     "evidence_id": evidence_id,
@@ -561,7 +562,7 @@ class Intake:
                 for hit, joined in links
                 if hit.image == position
             ]
-            insert_rows(session, ImageMatch, matches)
+            insert_rows(connection, ImageMatch, matches)
         self._record_analysis(session, directory, report_id, case_id, analysis, not duplicate)
         audit = {
             "actor": principal.actor if principal else "anonymous",
@@ -575,7 +576,7 @@ class Intake:
                 "routed_to": analysis.units,
             },
         }
-        insert_rows(session, AuditEvent, [audit])
+        insert_rows(connection, AuditEvent, [audit])
         status_url = f"{self.settings.base_url}/status/{reference}"
         if receipt_token:
             status_url += f"#receipt={receipt_token}"
@@ -632,9 +633,7 @@ class Intake:
         """
         url = analysis.url
         if url is not None:
-            known = session.exec(
-                select(Listing.id, Listing.case_id).where(Listing.url_key == url.key)
-            ).first()
+            known = session.execute(_LISTING_BY_KEY, {"key": url.key}).first()
             if known is not None:
                 listing_id, case_id = known
                 case = session.get(Case, case_id)
@@ -661,7 +660,7 @@ class Intake:
         if url is not None:
             # A concurrent insert of the same key fails here; `submit` tries again.
             listing_id = insert_row(
-                session,
+                session.connection(),
                 Listing,
                 {
                     "url_key": url.key,
@@ -706,8 +705,9 @@ class Intake:
     ) -> None:
         """The analysis, its species, the jurisdiction decision, the case's new units and
         their deliveries."""
+        connection = session.connection()
         analysis_id = insert_row(
-            session,
+            connection,
             AnalysisRow,
             {
                 "report_id": report_id,
@@ -724,7 +724,7 @@ class Intake:
             SpeciesMatch.values_of(match, analysis_id=analysis_id, lexicon_version=version)
             for match in analysis.species
         ]
-        insert_rows(session, SpeciesMatch, species)
+        insert_rows(connection, SpeciesMatch, species)
         decision = {
             "analysis_id": analysis_id,
             "case_id": case_id,
@@ -734,7 +734,7 @@ class Intake:
             "routed_to": [{"unit": r.unit, "reason": r.reason} for r in analysis.routes],
             "rules_version": analysis.rules_version,
         }
-        insert_rows(session, JurisdictionDecision, [decision])
+        insert_rows(connection, JurisdictionDecision, [decision])
         routed: set[str] = set()
         if not new_case:  # a case opened by this report has no units yet
             routed = set(
@@ -753,9 +753,14 @@ class Intake:
                 session, case_id, route.unit
             )
             deliveries += delivery_rows(route.unit, channels, case_id, report_id, channels=notify)
-        insert_rows(session, CaseUnit, new_units)
-        insert_rows(session, Delivery, deliveries)
+        insert_rows(connection, CaseUnit, new_units)
+        insert_rows(connection, Delivery, deliveries)
 
+
+#: The listing of a canonical URL key and its case, built once (see `db.inserts`).
+_LISTING_BY_KEY = select(Listing.id, Listing.case_id).where(
+    col(Listing.url_key) == bindparam("key")
+)
 
 _REPORT_TEXT_FIELDS = (
     "url",
@@ -801,7 +806,7 @@ def _open_case(session: Session, analysis: Analysis, fields: dict[str, Any]) -> 
         "title": _text(fields.get("title"))[:1000],
         "report_count": 1,
     }
-    return insert_row(session, Case, values)
+    return insert_row(session.connection(), Case, values)
 
 
 def _update_case(case: Case, analysis: Analysis, fields: dict[str, Any]) -> None:

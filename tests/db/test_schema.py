@@ -122,9 +122,9 @@ async def test_rows_inserted_beside_the_orm_get_the_models_defaults(sessions):
     async with sessions() as session:
 
         def write(sync: Any) -> int:
-            case_id = insert_row(sync, Case, {"priority": "high", "priority_rank": 2})
+            case_id = insert_row(sync.connection(), Case, {"priority": "high", "priority_rank": 2})
             insert_rows(
-                sync,
+                sync.connection(),
                 AuditEvent,
                 [
                     {"actor": "system", "action": "t", "object_type": "case", "object_id": "1"},
