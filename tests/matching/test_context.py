@@ -845,3 +845,36 @@ def test_a_listing_of_mammoth_ivory_calls_it_ivory_again(text: str, kept: bool) 
     back or the mention is affirmed."""
     found = [m.taxon for m in default_matcher().find(text)]
     assert ("Elephantidae" in found) is kept
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("熊掌造型暖手宝 毛绒款 可插电", False),  # bear-paw-shaped hand warmer
+        ("野生熊掌 干货 两只", True),  # dried bear paws
+        ("鹤顶红随形挂件一枚，老料", True),  # 随形, a free-form carving, is no shape word
+    ],
+)
+def test_a_shape_word_right_after_a_trade_term(text: str, kept: bool) -> None:
+    assert bool(default_matcher().find(text)) is kept, default_matcher().assess(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("Playmobil dierentuin met olifanten, neushoorn en tijgers, compleet in doos", False),
+        ("Schleich Tiere: Elefant, Nashorn und Tiger, wie neu", False),
+        ("Maillot de foot Côte d'Ivoire, taille M, les Éléphants champions", False),
+        ("Tapijtpython 1.1 CB23, gezond en goed etend, ophalen Utrecht", True),
+    ],
+)
+def test_toy_brands_and_football_shirts_anywhere_in_the_listing(text: str, kept: bool) -> None:
+    """A whole-text cue: the brand or the shirt may stand far from the animal's name."""
+    assert bool(default_matcher().find(text)) is kept, default_matcher().assess(text)
+
+
+def test_hammerhead_fins_are_named_by_their_own_term() -> None:
+    """'Ailerons de requin' (any shark) would cover 'requin marteau' and hide it: the
+    hammerhead's fins are a product term of their own."""
+    found = default_matcher().find("Ailerons de requin marteau séchés, 2 kg, qualité export")
+    assert [m.taxon for m in found] == ["Sphyrnidae"]
