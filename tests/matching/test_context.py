@@ -878,3 +878,14 @@ def test_hammerhead_fins_are_named_by_their_own_term() -> None:
     hammerhead's fins are a product term of their own."""
     found = default_matcher().find("Ailerons de requin marteau séchés, 2 kg, qualité export")
     assert [m.taxon for m in found] == ["Sphyrnidae"]
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("'white gold' bangles, crosshatch lines if u know u know, no plastic no bone", True),
+        ("14k white gold bangle, 12 grams, hallmarked", False),
+    ],
+)
+def test_a_wink_in_chat_spelling_raises_a_cover_word(text: str, kept: bool) -> None:
+    assert bool(default_matcher().find(text)) is kept, default_matcher().assess(text)
