@@ -889,3 +889,21 @@ def test_hammerhead_fins_are_named_by_their_own_term() -> None:
 )
 def test_a_wink_in_chat_spelling_raises_a_cover_word(text: str, kept: bool) -> None:
     assert bool(default_matcher().find(text)) is kept, default_matcher().assess(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("Papagaio de seda, pipas e papagaios pra criançada, kit com linha 10", False),
+        ("Bột sừng trâu thanh nhiệt, thay sừng tê, 500g", False),
+        ("象牙果手作吊飾 天然塔古亞 不是動物象牙", False),
+        ("Vendo loros cabeza amarilla, pichones de este año", True),
+    ],
+)
+def test_kites_substitutes_and_plant_ivory_are_no_offer(text: str, kept: bool) -> None:
+    assert bool(default_matcher().find(text)) is kept, default_matcher().assess(text)
+
+
+def test_the_yellow_headed_amazon_is_appendix_i() -> None:
+    [match] = default_matcher().find("Vendo loros cabeza amarilla, pichones de este año")
+    assert (match.taxon, match.appendix) == ("Amazona oratrix", "I")

@@ -192,8 +192,8 @@ def test_negative_context_only_cancels_what_it_covers(matcher: SpeciesMatcher) -
 
 
 def test_negative_context_only_cancels_its_own_taxa(matcher: SpeciesMatcher) -> None:
-    # "leopard tortoise" is not a leopard, but it is a tortoise (Testudinidae, listed).
-    assert taxa(matcher, "leopard tortoise hatchling") == ["Testudinidae"]
+    # "leopard tortoise" is not a leopard, but it is a tortoise (Stigmochelys, listed).
+    assert taxa(matcher, "leopard tortoise hatchling") == ["Stigmochelys pardalis"]
 
 
 # -- not listed by CITES ---------------------------------------------------------------------
