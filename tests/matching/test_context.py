@@ -907,3 +907,14 @@ def test_kites_substitutes_and_plant_ivory_are_no_offer(text: str, kept: bool) -
 def test_the_yellow_headed_amazon_is_appendix_i() -> None:
     [match] = default_matcher().find("Vendo loros cabeza amarilla, pichones de este año")
     assert (match.taxon, match.appendix) == ("Amazona oratrix", "I")
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("Ramo de orquídeas cortadas de cultivo, para matrimonio, 20 tallos", False),
+        ("Orquídea Cattleya trianae en flor, planta adulta de monte", True),
+    ],
+)
+def test_a_bouquet_of_cut_orchids_is_exempt(text: str, kept: bool) -> None:
+    assert bool(default_matcher().find(text)) is kept, default_matcher().assess(text)
