@@ -918,3 +918,17 @@ def test_the_yellow_headed_amazon_is_appendix_i() -> None:
 )
 def test_a_bouquet_of_cut_orchids_is_exempt(text: str, kept: bool) -> None:
     assert bool(default_matcher().find(text)) is kept, default_matcher().assess(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("變色龍 眼鏡 變色鏡片 全新", False),  # photochromic 'chameleon' lenses
+        ("日本老玳瑁眼鏡框 鼈甲 手工 真品", True),  # real hawksbill frames stay flagged
+        ("Orquídea sapatinho Paphiopedilum em vaso, florida", True),  # a potted plant
+        ("Muda de jiboia (planta) em vaso pendente, 40 cm", False),  # the pothos plant
+        ("Kinderbuch 'Der kleine Eisbär', gebunden, wie neu", False),
+    ],
+)
+def test_lenses_pots_and_books(text: str, kept: bool) -> None:
+    assert bool(default_matcher().find(text)) is kept, default_matcher().assess(text)
