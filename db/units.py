@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Text, cast
+from sqlalchemy import Text, cast, text
 from sqlmodel import Session, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -69,27 +69,53 @@ def read_unit_directory(session: Session) -> UnitDirectory:
     While the directory is unchanged every call returns the same object, which callers
     must not modify: `matching.routing` keeps its index of the rules by country per list.
 
-    On the SQLite intake writer's connection, which never changes the directory itself,
-    the read is skipped while no other connection has committed anything since the last
-    one (SQLite's `data_version`): a unit changed anywhere else is still read by the very
-    next report.
+    Reading every unit's row for every report cost more than the rest of routing, so it
+    is skipped where the database can say cheaply that nothing changed, and never on a
+    guess: on the SQLite intake writer's connection, which never changes the directory
+    itself, while no other connection has committed anything since the last read (SQLite's
+    `data_version`); on PostgreSQL, while a digest of the same columns the server computes
+    is the one the cached directory was read at. A unit changed anywhere is read by the
+    very next report.
     """
     global _cached
     connection = session.connection()
-    version = None
+    version = digest = None
     if connection.info.get(INTAKE_WRITER):
         version = connection.exec_driver_sql("PRAGMA data_version").scalar()
         seen = connection.info.get(_SEEN)
         if seen is not None and seen[0] == version:
             return seen[1]  # type: ignore[no-any-return]
+    elif connection.dialect.name == "postgresql":
+        digest = connection.execute(_POSTGRES_DIGEST).scalar()
+        if digest is not None and digest == _cached_digest[0]:
+            return _cached_digest[1]
     query = select(*_DIRECTORY_COLUMNS).where(col(Unit.active)).order_by(col(Unit.code))
     rows = [tuple(row) for row in session.exec(query).all()]  # type: ignore[call-overload]
-    if rows != _cached[0]:
+    cached = _cached
+    if rows != cached[0]:
         channels = {row[0]: json.loads(row[-1]) if row[-1] else [] for row in rows}
-        _cached = (rows, UnitDirectory([_rule_of_row(row) for row in rows], channels))
+        cached = _cached = (rows, UnitDirectory([_rule_of_row(row) for row in rows], channels))
     if version is not None:
-        connection.info[_SEEN] = (version, _cached[1])
-    return _cached[1]
+        connection.info[_SEEN] = (version, cached[1])
+    if digest is not None:
+        _remember_digest(digest, cached[1])
+    return cached[1]
+
+
+def _remember_digest(digest: str, directory: UnitDirectory) -> None:
+    global _cached_digest
+    _cached_digest = (digest, directory)
+
+
+#: The PostgreSQL digest of the directory's columns and the directory read at it. The digest
+#: is taken before the rows are read, in the same transaction: a change committed between the
+#: two is read with the rows and, its digest being newer, read again by the next report.
+_cached_digest: tuple[str | None, UnitDirectory] = (None, UnitDirectory([], {}))
+_POSTGRES_DIGEST = text(
+    "SELECT md5(string_agg("
+    "row(code, kind, countries, appendices, taxa, reporter_cases, channels)::text, "
+    "E'\\n' ORDER BY code)) FROM units WHERE active"
+)
 
 
 #: Where the intake writer's connection keeps the `data_version` it last read the directory at.

@@ -8,9 +8,11 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, select
 
+from db import units
 from db.bootstrap import prepare
 from db.engine import create_engine, session_factory
 from db.inserts import insert_row, insert_rows
@@ -163,3 +165,35 @@ async def test_the_directory_follows_a_changed_channel_at_once(sessions):
     assert before.channels["KE"] == []
     assert after.channels["KE"] == [{"type": "webhook", "target": "https://ke.example/hook"}]
     assert after.rules == before.rules  # routing itself did not change
+
+
+async def test_postgresql_reads_the_directory_again_only_when_its_digest_changes(
+    database_url, monkeypatch
+):
+    """On PostgreSQL a digest the server computes stands in for reading every unit's row;
+    a change is read by the next call. (SQLite outside the intake writer reads the rows.)"""
+    monkeypatch.setattr(units, "_cached_digest", (None, units.UnitDirectory([], {})))
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    row_reads: list[str] = []
+
+    def count(connection, cursor, statement, *args):
+        if "CAST(units.channels AS" in statement:
+            row_reads.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        async with sessions() as session:
+            first = await session.run_sync(read_unit_directory)
+            again = await session.run_sync(read_unit_directory)
+            assert again is first
+            assert len(row_reads) == (1 if engine.dialect.name == "postgresql" else 2)
+            unit = await session.get(Unit, "KE")
+            unit.channels = [{"type": "email", "target": "cyber@ke.example"}]
+            session.add(unit)
+            await session.commit()
+            changed = await session.run_sync(read_unit_directory)
+        assert changed.channels["KE"] == [{"type": "email", "target": "cyber@ke.example"}]
+        assert len(row_reads) == (2 if engine.dialect.name == "postgresql" else 3)
+    finally:
+        await engine.dispose()
