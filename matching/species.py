@@ -826,12 +826,19 @@ class _CueRule:
     # Anywhere in the listing, not within a window: what makes a whole post about the animal
     # rather than an offer of it ("Share to raise awareness", "petition", "say no to").
     whole_text: bool = False
+    # The Appendices of the taxa it applies to; None: every taxon. An annotation's exemption
+    # (finished musical instruments of rosewood, #15) holds for a listing in Appendix II,
+    # never for the Appendix I members of the same genus (Brazilian rosewood).
+    appendices: frozenset[str] | None = None
 
     def applies(self, taxon: _Taxon, kind: str, key: str) -> bool:
         return (
             (self.names is None or not self.names.isdisjoint(taxon.lineage))
             and (self.kinds is None or kind in self.kinds)
             and (self.terms is None or key in self.terms)
+            and (
+                self.appendices is None or not self.appendices.isdisjoint(taxon.appendix.split("/"))
+            )
         )
 
 
@@ -1247,6 +1254,11 @@ class _Contexts:
             if before is None and after is None and not item.get("whole_text"):
                 raise ValueError(f"{where}: a 'before' or an 'after' window is required")
             terms = item.get("terms")
+            appendices = item.get("appendices")
+            if appendices is not None and (
+                not isinstance(appendices, list) or not set(appendices) <= {"I", "II", "III"}
+            ):
+                raise ValueError(f"{where}.appendices: expected a list of I, II and III")
             rule = _CueRule(
                 rule=rule_id(item, where),
                 label=label,
@@ -1260,6 +1272,7 @@ class _Contexts:
                 affirmable=flag(item, "affirmable", where),
                 not_past_parts=flag(item, "not_past_parts", where),
                 whole_text=flag(item, "whole_text", where),
+                appendices=None if appendices is None else frozenset(appendices),
             )
             cue_rules.append((rule, phrases(item.get("cues"), f"{where}.cues")))
 

@@ -586,6 +586,7 @@ def test_word_lists() -> None:
         (lambda c: c["cue_rules"][0].update(before=None, after=None), "window is required"),
         (lambda c: c["cue_rules"][0].update(after=99), "number of words"),
         (lambda c: c["cue_rules"][0].update(kinds=["fossil"]), "kinds"),
+        (lambda c: c["cue_rules"][0].update(appendices=["IV"]), "appendices"),
         (lambda c: c["phrase_rules"][0].update(reason=""), "reason"),
         (lambda c: c["phrase_rules"][0].update(taxa="Elephantidae"), "taxa"),
     ],
@@ -932,3 +933,21 @@ def test_a_bouquet_of_cut_orchids_is_exempt(text: str, kept: bool) -> None:
 )
 def test_lenses_pots_and_books(text: str, kept: bool) -> None:
     assert bool(default_matcher().find(text)) is kept, default_matcher().assess(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "taxon"),
+    [
+        ("Fender Player Strat 2019, rosewood fingerboard, barely played, gig bag incl.", None),
+        ("Violão Giannini, fundo e laterais em jacarandá indiano, instrumento pronto", None),
+        # Brazilian rosewood is in Appendix I: no annotation exempts its guitars.
+        ("Brazilian rosewood Martin D-28 1965, hard case, plays great", "Dalbergia nigra"),
+        # Blanks are no finished instrument, whatever they are for.
+        ("Indian rosewood guitar fretboard blanks, 20 pieces", "Dalbergia latifolia"),
+    ],
+)
+def test_finished_instruments_of_appendix_ii_rosewood_are_exempt(
+    text: str, taxon: str | None
+) -> None:
+    found = {m.taxon for m in default_matcher().find(text)}
+    assert found == ({taxon} if taxon else set()), default_matcher().assess(text)
