@@ -2112,6 +2112,13 @@ class SpeciesMatcher:
             ):
                 last += 1
             unspaced = _unspaced(canonical[start])
+            words = self._spelled_words(canonical, atoms, index, last)
+            if words:
+                # Words spelled letter by letter with dots, and spaces between the words
+                # ("t.ê t.ê", "r.á.i c.á"): each word on its own, not all as one.
+                yield from words
+                index = last + 1
+                continue
             needed = SPELLED_MIN_UNSPACED if unspaced else SPELLED_MIN_LETTERS
             spelled_letters = sum(canonical[a].isalpha() for a, _ in atoms[index : last + 1])
             if last - index + 1 >= needed and (unspaced or spelled_letters >= 2):
@@ -2141,6 +2148,27 @@ class SpeciesMatcher:
             for rest in range(min(last, index + SPLIT_RUN_MAX - 1) + 1, last + 1):
                 yield letters(rest, rest), False
             index = last + 1
+
+    @staticmethod
+    def _spelled_words(
+        canonical: str, atoms: Sequence[tuple[int, int]], first: int, last: int
+    ) -> list[tuple[Sequence[int], bool]]:
+        """The single letters `first`..`last`, spelled out, as the words their spaces divide
+        them into, when marks other than a space join the letters of a word ("t.ê t.ê");
+        empty when they do not (the spaces of "i v o r y" join its letters)."""
+        gaps = [canonical[atoms[i][1] : atoms[i + 1][0]] for i in range(first, last)]
+        if all(" " in gap for gap in gaps) or not any(" " in gap for gap in gaps):
+            return []
+        words: list[tuple[Sequence[int], bool]] = []
+        begin = first
+        for i in range(first, last + 1):
+            if i == last or " " in gaps[i - first]:
+                if i > begin:
+                    words.append(([p for a, b in atoms[begin : i + 1] for p in range(a, b)], True))
+                else:
+                    words.append((range(*atoms[i]), False))
+                begin = i + 1
+        return words
 
     def _pieces(
         self, canonical: str, atoms: Sequence[tuple[int, int]], first: int, last: int

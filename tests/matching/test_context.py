@@ -951,3 +951,21 @@ def test_finished_instruments_of_appendix_ii_rosewood_are_exempt(
 ) -> None:
     found = {m.taxon for m in default_matcher().find(text)}
     assert found == ({taxon} if taxon else set()), default_matcher().assess(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "taxon"),
+    [
+        ("Рожки с.а.й.г.и 2 пары, для аптек", "Saiga"),
+        ("xiang牙 老料手串 108颗", "Elephantidae"),
+        ("🐯 की हड्डी का पाउडर असली, 50 ग्राम", "Panthera tigris"),
+        ("2x mack snow leopard gecko hatchlings, eating well", None),
+        ("Legpuzzel tijger 1000 stukjes, compleet, Ravensburger", None),
+        ("Gerookte Japanse paling (unagi), diepvries, 500g", None),
+    ],
+)
+def test_round_53_and_54_phenomena(text: str, taxon: str | None) -> None:
+    """Spelled-out and mixed-script names, an emoji for a word; a gecko morph, a jigsaw
+    and an unlisted eel that name listed animals."""
+    found = {m.taxon for m in default_matcher().find(text)}
+    assert found == ({taxon} if taxon else set()), default_matcher().assess(text)

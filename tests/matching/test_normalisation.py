@@ -224,6 +224,23 @@ def test_separators_inside_a_word(
     assert match.confidence < (TRADE_CONFIDENCE if taxon_name == "Elephantidae" else 1)
 
 
+@pytest.mark.parametrize(
+    ("text", "term", "taxon_name"),
+    [
+        ("Bán vảy t.ê t.ê hàng rừng", "vảy t.ê t.ê", "Manidae"),
+        ("Bán r.á.i c.á vuốt bé 3 tháng", "r.á.i c.á vuốt bé", "Aonyx cinereus"),
+        ("s.ừ.n.g t.ê châu Phi", "s.ừ.n.g t.ê", "Rhinocerotidae"),
+    ],
+)
+def test_words_spelled_with_dots_keep_the_spaces_between_them(
+    text: str, term: str, taxon_name: str
+) -> None:
+    """Dots join the letters of a word and spaces still part the words: 't.ê t.ê' is two
+    words, tê tê, not one word 'tete' (while the spaces of 'i v o r y' join its letters)."""
+    [match] = default_matcher().find(text)
+    assert (match.term, match.taxon) == (term, taxon_name)
+
+
 def test_words_that_happen_to_be_joined_by_a_hyphen_stay_apart(matcher: SpeciesMatcher) -> None:
     # Both pieces are words already: "rhino-horn" is the trade term, not a word "rhinohorn".
     match = only(matcher, "rhino-horn")
