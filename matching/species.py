@@ -342,6 +342,18 @@ _MAYBE_SPELLED = re.compile(
 )
 _MAYBE_SPLIT = re.compile(rf"{_SPLIT_CLASS}(?<=[^\W_]{_SPLIT_CLASS})(?:[^\W_]|[@$€])")
 _DASH = re.compile(rf"{_DASH_CLASS}(?<=[^\W_]{_DASH_CLASS})(?=[^\W_])")
+# Letters masked with stars inside a word ("ch*i", "к***дила"): a star or a few of them stand
+# for as many letters or a few more. One star between letters is also a split mark.
+_MAYBE_MASKED = re.compile(r"[^\W_]\*{2,4}(?=[^\W_])")
+MASK_MAX_STARS = 4
+MASK_MIN_LETTERS = 3  # letters a masked word must show to be read as one lexicon word
+
+
+def _masked_gap(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] is a run of stars masking letters inside a word."""
+    return 2 <= end - start <= MASK_MAX_STARS and text.count("*", start, end) == end - start
+
+
 _HANGUL_SYLLABLE = re.compile("[\uac00-\ud7a3]")
 
 _LISTED, _NOT_LISTED, _NEGATIVE, _CUE, _KNOWING = range(5)
@@ -691,7 +703,7 @@ class _Reading:
     """How one word of the text reads against the lexicon's words."""
 
     target: str  # lexicon word(s) the word is read as
-    how: str  # "exact" | "plural" | "inflection" | "compound" | "misspelling"
+    how: str  # "exact" | "plural" | "inflection" | "compound" | "misspelling" | "masked"
     lookalike: bool = False  # letters rebuilt from look-alike characters
     edits: int = 0  # edits of a misspelling
     pieces: tuple[tuple[int, int], ...] = ()  # compound: slices of the word, read apart
@@ -729,6 +741,8 @@ class _Respelling:
             return f"matched '{written}' as '{reading.target}' ({edits})"
         if reading.how == "inflection":
             return f"read '{written}' as '{reading.target}' (inflected form)"
+        if reading.how == "masked":
+            return f"read '{written}' as '{reading.target}' (letters masked)"
         why = [
             *(["separators inside the word"] if self.joined else []),
             *(["look-alike characters"] if reading.lookalike else []),
@@ -932,6 +946,7 @@ class _Spelling:
         self._phrased = frozenset(phrased)
         self._inner = frozenset(inner)
         self._ordinary = ordinary
+        self._by_first: dict[str, list[str]] | None = None  # `_unmasked`'s, built when needed
 
         # One-word terms that may start or end a compound.
         self._compound_terms = frozenset(
@@ -997,15 +1012,53 @@ class _Spelling:
         self.read = functools.lru_cache(maxsize=READINGS_CACHED)(self._read)
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickled without the cache of readings (a cache does not pickle)."""
-        return {name: value for name, value in self.__dict__.items() if name != "read"}
+        """Pickled without the cache of readings (a cache does not pickle) and the index
+        `_unmasked` builds when it first needs it."""
+        skip = ("read", "_by_first")
+        return {name: value for name, value in self.__dict__.items() if name not in skip}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self._by_first = None
         self.read = functools.lru_cache(maxsize=READINGS_CACHED)(self._read)
 
     def known(self, word: str) -> bool:
         return word in self._known
+
+    def _unmasked(self, word: str) -> str | None:
+        """The one word of the lexicon's terms that `word`, letters masked with stars, can be
+        ("p*ngolin": pangolin, "a*tro*phytum": astrophytum), or None. A run of stars stands
+        for up to two letters more than it has stars (sellers are loose with them, and put
+        one in where nothing is missing); an ending of one or two letters after the last
+        star may be an inflection the term does not hold ("к***дила": крокодил)."""
+        pieces = word.split("*")
+        shown = sum(len(piece) for piece in pieces)
+        if shown < MASK_MIN_LETTERS or not pieces[0] or not all(p.isalpha() for p in pieces if p):
+            return None
+        if self._by_first is None:
+            by_first: dict[str, list[str]] = {}
+            for term_word in self._termed:
+                by_first.setdefault(term_word[0], []).append(term_word)
+            self._by_first = by_first
+        parts = re.split(r"(\*+)", word)
+        candidates = self._by_first.get(word[0], [])
+        for dropped in (0, 1, 2):
+            # An inflectional ending after the last star that the term does not hold.
+            last = parts[-1]
+            if dropped and len(last) - dropped < 2:
+                break
+            pattern = re.compile(
+                "".join(
+                    f"[^\\W\\d_]{{0,{len(part) + 2}}}" if part.startswith("*") else re.escape(part)
+                    for part in [*parts[:-1], last[: len(last) - dropped]]
+                )
+            )
+            found = {w for w in candidates if pattern.fullmatch(w)}
+            if len(found) == 1:
+                return found.pop()
+            if found:
+                return None  # more than one word fits: no reading is surer than another
+        return None
 
     def _plural_bases(self, word: str) -> list[str]:
         """Lexicon words of which `word` is a regular plural, those inside terms first."""
@@ -1018,6 +1071,9 @@ class _Spelling:
 
     def _read(self, word: str, joined: bool) -> _Reading | None:
         """How `word` (folded, as one word) reads, or None when it needs no other reading."""
+        if "*" in word:
+            target = self._unmasked(word)
+            return None if target is None else _Reading(target, "masked")
         if word.isalpha():
             if _unspaced(word[0]):
                 return _Reading(word, "exact") if joined else None
@@ -1899,6 +1955,8 @@ class SpeciesMatcher:
         """
         if _MAYBE_SPELLED.search(canonical) or _MAYBE_SPLIT.search(canonical):
             return False
+        if "*" in canonical and _MAYBE_MASKED.search(canonical):
+            return False
         if _DASH.search(folded):
             return False
         return self._words_read_plainly(canonical)
@@ -2083,7 +2141,9 @@ class SpeciesMatcher:
 
         def split_gap(index: int) -> bool:
             left, right = atoms[index][1], atoms[index + 1][0]
-            return right - left == 1 and (canonical[left] in _SPLIT_MARKS or left in dashes)
+            if right - left == 1:
+                return canonical[left] in _SPLIT_MARKS or left in dashes
+            return _masked_gap(canonical, left, right)
 
         def letters(first: int, last: int) -> Sequence[int]:
             if first == last:
@@ -2099,6 +2159,7 @@ class SpeciesMatcher:
                 (after - end > 2 or end - start > 1)
                 # not `split_gap(index)`, written out: asked of nearly every word
                 and not (after - end == 1 and (canonical[end] in _SPLIT_MARKS or end in dashes))
+                and not (canonical[end] == "*" and _masked_gap(canonical, end, after))
             ):
                 yield range(start, end), False  # a word on its own: the common case
                 index += 1
@@ -2185,6 +2246,12 @@ class SpeciesMatcher:
                 reading = self._spelling.read("".join(words), True)
                 if reading is not None and reading.how in ("exact", "plural"):
                     yield [p for a, b in atoms[index : stop + 1] for p in range(a, b)], True
+                    index = stop + 1
+                    break
+                written = canonical[atoms[index][0] : atoms[stop][1]]
+                if "*" in written and self._spelling.read(written, True) is not None:
+                    # Letters masked with stars: the word with its stars, read as unmasked.
+                    yield range(atoms[index][0], atoms[stop][1]), True
                     index = stop + 1
                     break
             else:

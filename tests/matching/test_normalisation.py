@@ -241,6 +241,34 @@ def test_words_spelled_with_dots_keep_the_spaces_between_them(
     assert (match.term, match.taxon) == (term, taxon_name)
 
 
+@pytest.mark.parametrize(
+    ("text", "term", "taxon_name"),
+    [
+        ("pang**in scales 1kg", "pang**in scales", "Manidae"),
+        ("i**ory bangle, old", "i**ory", "Elephantidae"),
+        ("Vendo A*tro*phytum asterias pianta adulta", "A*tro*phytum asterias", "Astrophytum"),
+        # an ending the term does not hold: крокодила is the genitive of крокодил
+        ("Сумка из кожи нильского к***дила, Египет", "к***дила", "Crocodylia"),
+    ],
+)
+def test_letters_masked_with_stars(text: str, term: str, taxon_name: str) -> None:
+    match = next(m for m in default_matcher().find(text) if m.taxon == taxon_name)
+    assert match.term == term
+    assert match.note is not None and "letters masked" in match.note
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "5*** hotel near the beach, 2 nights",  # no letters shown
+        "s**t happens mug, ceramic",  # too few letters to tell one word
+        "f**king great deal on tyres",  # no lexicon word fits
+    ],
+)
+def test_stars_that_mask_no_lexicon_word(text: str) -> None:
+    assert default_matcher().find(text) == []
+
+
 def test_words_that_happen_to_be_joined_by_a_hyphen_stay_apart(matcher: SpeciesMatcher) -> None:
     # Both pieces are words already: "rhino-horn" is the trade term, not a word "rhinohorn".
     match = only(matcher, "rhino-horn")
