@@ -969,3 +969,19 @@ def test_round_53_and_54_phenomena(text: str, taxon: str | None) -> None:
     and an unlisted eel that name listed animals."""
     found = {m.taxon for m in default_matcher().find(text)}
     assert found == ({taxon} if taxon else set()), default_matcher().assess(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "taxon"),
+    [
+        ("Kakteen Samenmischung 50 Korn: Gymnocalycium, Mammillaria, eigene Ernte", None),
+        ("Graines d'Astrophytum myriostigma, sachet de 50, récolte 2024", None),
+        # seeds of an Appendix I cactus are not exempt
+        ("Ariocarpus kotschoubeyanus seeds, 20 pcs, fresh harvest", "Ariocarpus"),
+        ("Kaktus bunny ear pasu kecil, cenderahati kahwin", None),
+        ("หม้อข้าวหม้อแกงลิง กระถาง 4 นิ้ว 150 บาท", "Nepenthes"),  # a plant in its pot
+    ],
+)
+def test_cactus_seeds_exempt_cultivars_and_potted_plants(text: str, taxon: str | None) -> None:
+    found = {m.taxon for m in default_matcher().find(text)}
+    assert found == ({taxon} if taxon else set()), default_matcher().assess(text)
