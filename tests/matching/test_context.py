@@ -985,3 +985,18 @@ def test_round_53_and_54_phenomena(text: str, taxon: str | None) -> None:
 def test_cactus_seeds_exempt_cultivars_and_potted_plants(text: str, taxon: str | None) -> None:
     found = {m.taxon for m in default_matcher().find(text)}
     assert found == ({taxon} if taxon else set()), default_matcher().assess(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "taxon"),
+    [
+        ("Great Highland Bagpipe aus African Blackwood, komplett, spielbereit, 900€", None),
+        ("Martin D-28 Westerngitarre, Palisander Boden/Zargen, Koffer dabei", None),
+        ("山羊角片 代羚羊角 药材 一公斤", None),  # goat horn sold instead of saiga horn
+        ("とんぶり（畑のキャビア）100g 秋田県産", None),  # 'field caviar', a seed
+        ("القسط الهندي الأصلي (جذور) ١ كيلو", "Saussurea costus"),
+    ],
+)
+def test_round_57_phenomena(text: str, taxon: str | None) -> None:
+    found = {m.taxon for m in default_matcher().find(text)}
+    assert found == ({taxon} if taxon else set()), default_matcher().assess(text)
