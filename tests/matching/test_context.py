@@ -1007,3 +1007,20 @@ def test_cactus_seeds_exempt_cultivars_and_potted_plants(text: str, taxon: str |
 )
 def test_round_57_phenomena(text: str, taxon: str | None) -> None:
     assert_finds(text, taxon)
+
+
+@pytest.mark.parametrize(
+    ("text", "taxon"),
+    [
+        # annotation #14: agarwood products packaged for retail, and its leaves, are exempt
+        ("Nhang trầm hương hộp 100 cây, hàng đóng gói sẵn có tem nhãn", None),
+        ("공진단 침향 함유 30환 정품 박스 미개봉", None),
+        ("Trà lá trầm hương túi lọc, hộp 30 gói", None),
+        ("Kỳ nam Khánh Hòa, miếng chìm nước, giá 85tr/gram", "Aquilaria"),  # raw agarwood
+        ("National Geographic DVD box set - Africa's Elephant Kingdom, watched once", None),
+        ("सियार सिंगी असली, बालों वाली, जोड़ा", "Canis aureus"),
+        ("नेवले के बाल वाले पेंटिंग ब्रश सेट 12 pcs", "Herpestes edwardsii"),
+    ],
+)
+def test_round_59_and_60_phenomena(text: str, taxon: str | None) -> None:
+    assert_finds(text, taxon)
