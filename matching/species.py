@@ -342,8 +342,8 @@ _MAYBE_SPELLED = re.compile(
 )
 _MAYBE_SPLIT = re.compile(rf"{_SPLIT_CLASS}(?<=[^\W_]{_SPLIT_CLASS})(?:[^\W_]|[@$€])")
 _DASH = re.compile(rf"{_DASH_CLASS}(?<=[^\W_]{_DASH_CLASS})(?=[^\W_])")
-# Letters masked with stars inside a word ("ch*i", "к***дила"): a star or a few of them stand
-# for as many letters or a few more. One star between letters is also a split mark.
+# Letters masked with stars inside a word ("pang**in", "к***дила"); `_Spelling._unmasked`
+# reads them. One star between letters is also a split mark ("rh*ino").
 _MAYBE_MASKED = re.compile(r"[^\W_]\*{2,4}(?=[^\W_])")
 MASK_MAX_STARS = 4
 MASK_MIN_LETTERS = 3  # letters a masked word must show to be read as one lexicon word
@@ -1073,7 +1073,8 @@ class _Spelling:
         """How `word` (folded, as one word) reads, or None when it needs no other reading."""
         if "*" in word:
             target = self._unmasked(word)
-            return None if target is None else _Reading(target, "masked")
+            if target is not None:
+                return _Reading(target, "masked")
         if word.isalpha():
             if _unspaced(word[0]):
                 return _Reading(word, "exact") if joined else None
