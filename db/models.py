@@ -277,14 +277,10 @@ class SpeciesMatch(SQLModel, table=True):
     confidence: float
     lexicon_version: str = Field(max_length=100)
 
-    @classmethod
-    def of(cls, match: Match, *, analysis_id: int, lexicon_version: str) -> SpeciesMatch:
-        """The row for one match the species matcher made."""
-        return cls(**cls.values_of(match, analysis_id=analysis_id, lexicon_version=lexicon_version))
-
     @staticmethod
     def values_of(match: Match, *, analysis_id: int, lexicon_version: str) -> dict[str, Any]:
-        """The row's values for one match (what `db.inserts.insert_rows` takes)."""
+        """The row's values for one match the species matcher made (what
+        `db.inserts.insert_rows` takes)."""
         return {
             "analysis_id": analysis_id,
             "taxon": match.taxon,

@@ -77,7 +77,7 @@ def read_unit_directory(session: Session) -> UnitDirectory:
     is the one the cached directory was read at. A unit changed anywhere is read by the
     very next report.
     """
-    global _cached
+    global _cached, _cached_digest
     connection = session.connection()
     version = digest = None
     if connection.info.get(INTAKE_WRITER):
@@ -98,13 +98,8 @@ def read_unit_directory(session: Session) -> UnitDirectory:
     if version is not None:
         connection.info[_SEEN] = (version, cached[1])
     if digest is not None:
-        _remember_digest(digest, cached[1])
+        _cached_digest = (digest, cached[1])
     return cached[1]
-
-
-def _remember_digest(digest: str, directory: UnitDirectory) -> None:
-    global _cached_digest
-    _cached_digest = (digest, directory)
 
 
 #: The PostgreSQL digest of the directory's columns and the directory read at it. The digest

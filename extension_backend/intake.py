@@ -737,9 +737,7 @@ class Intake:
         insert_rows(connection, JurisdictionDecision, [decision])
         routed: set[str] = set()
         if not new_case:  # a case opened by this report has no units yet
-            routed = set(
-                (session.exec(select(CaseUnit.unit_code).where(CaseUnit.case_id == case_id))).all()
-            )
+            routed = set(case_units(session, case_id))
         new_units: list[dict[str, Any]] = []
         deliveries: list[dict[str, Any]] = []
         for route in analysis.routes:
